@@ -48,14 +48,19 @@ def forward(x, y, w_h, theta, *, hidden="sigmoid", output="sigmoid") -> Forward:
 
 
 def forward_unchecked(x, y, w_h, theta, *, hidden="sigmoid", output="sigmoid") -> Forward:
-    """Forward pass for arrays already of the right shapes (complex allowed)."""
+    """Forward pass for arrays already of the right shapes (complex allowed).
+
+    Also evaluates k parameter vectors at once (the oracles' batches): w_h of
+    shape (k, d+1, m) and θ of shape (k, m+1) give intermediates with a leading
+    k axis, e.g. l of shape (k, n).
+    """
     sigma_h = activations.get(hidden, argument="hidden").sigma
     sigma_y = activations.get(output, argument="output").sigma
     x_bar = append_one(x)
     pre_h = x_bar @ w_h
     h = sigma_h(pre_h)
     h_bar = append_one(h)
-    pre_y = h_bar @ theta
+    pre_y = (h_bar @ theta[..., None])[..., 0]  # = h̄ θ; written so a stack of θ's broadcasts
     y_hat = sigma_y(pre_y)
     l = 0.5 * (y_hat - y) ** 2
     return Forward(x_bar, pre_h, h, h_bar, pre_y, y_hat, l)
