@@ -35,6 +35,12 @@ def _by_sign(z, nonneg: Callable, neg: Callable) -> np.ndarray:
     return out.reshape(z.shape)
 
 
+def _abs(z):
+    """|z| for real z; for complex z the branch with Re z ≥ 0 (keeps σ' holomorphic)."""
+    z = np.asarray(z)
+    return np.where(z.real >= 0, z, -z) if np.iscomplexobj(z) else np.abs(z)
+
+
 def _sigmoid(z):
     def neg(t):
         e = np.exp(t)
@@ -43,13 +49,22 @@ def _sigmoid(z):
 
 
 def _dsigmoid(z):
-    s = _sigmoid(z)
-    return s * (1 - s)
+    # σ(z)(1 − σ(z)) = e^{-|z|} / (1 + e^{-|z|})², without cancellation in 1 − σ
+    e = np.exp(-_abs(z))
+    return e / (1 + e) ** 2
+
+
+def _log1p(w):
+    """log(1 + w), accurate for small complex w too (numpy's complex log1p is not):
+    log|1 + w| = ½ log1p(2 Re w + |w|²), arg(1 + w) = atan2(Im w, 1 + Re w)."""
+    if not np.iscomplexobj(w):
+        return np.log1p(w)
+    return 0.5 * np.log1p(2 * w.real + (w.real ** 2 + w.imag ** 2)) + 1j * np.arctan2(w.imag, 1 + w.real)
 
 
 def _softplus(z):
     # log(1 + e^z) = z + log1p(e^-z) for Re z ≥ 0, log1p(e^z) otherwise
-    return _by_sign(z, lambda t: t + np.log1p(np.exp(-t)), lambda t: np.log1p(np.exp(t)))
+    return _by_sign(z, lambda t: t + _log1p(np.exp(-t)), lambda t: _log1p(np.exp(t)))
 
 
 def _tanh(z):
@@ -57,7 +72,9 @@ def _tanh(z):
 
 
 def _dtanh(z):
-    return 1 - np.tanh(z) ** 2
+    # 1 − tanh² = sech² z = (2e^{-|z|} / (1 + e^{-2|z|}))², without cancellation
+    e = np.exp(-_abs(z))
+    return (2 * e / (1 + e * e)) ** 2
 
 
 def _relu(z):

@@ -9,7 +9,8 @@ Design (after micrograd's engine.py and HIPS autograd's VJP table):
   * Every derivative is written here from first principles: nothing comes from
     :mod:`gradcheck.activations` or :mod:`gradcheck.formulas`, so a bug there is
     not shared by this oracle.  Only the ``Gradients`` NamedTuple is imported.
-Conventions match the spec: bias LAST (x̄ = (x, 1)), relu'(0) = 0.
+Conventions match the spec: bias LAST (x̄ = (x, 1)), relu'(0) = 0.  σ' and tanh' are
+evaluated without cancellation (s(z)·s(−z), 4q/(1+q)²), so they stay accurate when saturated.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from .formulas import Gradients
 from .shapes import as_float_array, validate
 
 __all__ = ["Node", "VJPS", "apply", "unbroadcast", "grad", "jacobian", "activation",
-           "ACTIVATION_NAMES", "network_loss", "gradients"]
+           "ACTIVATION_NAMES", "network_loss", "gradients", "sigmoid", "tanh", "relu", "softplus",
+           "identity", "exp", "log", "square", "append_one"]
 
 
 # ---- numerically stable forward functions (no overflow for |z| up to 1e4 and beyond)
@@ -34,6 +36,11 @@ def _sigmoid(z):
 
 def _softplus(z):  # log(1 + e^z) = max(z, 0) + log1p(e^-|z|)
     return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def _sech2(z):  # 1 − tanh² z = 4q/(1 + q)², q = e^{-2|z|}: no cancellation when |tanh z| → 1
+    q = np.exp(-2 * np.abs(z))
+    return 4 * q / (1 + q) ** 2
 
 
 def _append_one(a):
@@ -109,7 +116,7 @@ VJPS: dict[str, Callable[..., tuple]] = {
     "matmul": _matmul_vjp,
     "append_one": lambda g, ans, a: (g[..., :-1],),             # the appended 1 is a constant
     "sigmoid": lambda g, s, a: (g * s * _sigmoid(-a),),         # s(1 − s), 1 − s = s(−z) stably
-    "tanh": lambda g, t, a: (g * (1 - t * t),),
+    "tanh": lambda g, t, a: (g * _sech2(a),),                  # 1 − t², computed stably
     "relu": lambda g, ans, a: (g * (a > 0),),                   # relu'(0) = 0
     "softplus": lambda g, ans, a: (g * _sigmoid(a),),
     "identity": lambda g, ans, a: (g,),
@@ -123,7 +130,7 @@ VJPS: dict[str, Callable[..., tuple]] = {
     "getitem": _getitem_vjp,
     "reshape": lambda g, ans, a, *, shape: (np.reshape(g, a.shape),),
     "transpose": lambda g, ans, a, *, axes=None:
-        (np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes)),),
+        (np.transpose(g) if axes is None else np.transpose(g, np.argsort([x % a.ndim for x in axes])),),
 }
 assert _FORWARD.keys() == VJPS.keys()
 
@@ -137,6 +144,9 @@ class Node:
     __array_ufunc__ = None  # ndarray ⊕ Node defers to Node's reflected operators
 
     def __init__(self, value, op: str = "const", parents: tuple = (), params: dict | None = None):
+        value = np.asarray(value)
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"value: expected real numbers, got {type(value).__name__} of dtype {value.dtype}")
         self.value = np.array(value, dtype=np.float64)
         self.grad = np.zeros_like(self.value)
         self.op, self.parents, self.params = op, parents, params or {}
@@ -192,13 +202,20 @@ class Node:
         return order
 
     def backward(self, seed=None, *, order: list[Node] | None = None) -> None:
-        """Accumulate d(seed · self)/d(node) into every ancestor's ``.grad``."""
+        """Accumulate d(seed · self)/d(leaf) into every leaf's ``.grad`` (across calls, like
+        PyTorch); interior nodes' ``.grad`` are recomputed by each call (+= within it)."""
         if seed is None:
             if self.value.ndim:
                 raise ValueError(f"seed: backward() on a non-scalar Node of shape {self.shape} needs a seed")
             seed = 1.0
+        if np.shape(seed) != self.shape:
+            raise ValueError(f"seed: expected shape {self.shape} (the Node's), got {np.shape(seed)}")
+        order = order or self.topological_order()
+        for node in order:
+            if node.parents:
+                node.grad.fill(0.0)
         self.grad += seed
-        for node in reversed(order or self.topological_order()):
+        for node in reversed(order):
             if not node.parents:
                 continue
             grads = VJPS[node.op](node.grad, node.value, *(p.value for p in node.parents), **node.params)
@@ -214,7 +231,7 @@ def _lift(x) -> Node:
 
 def apply(op: str, *args, **params) -> Node:
     """Run primitive ``op`` forward on Nodes/constants and record it for backward."""
-    if op not in _FORWARD:
+    if not isinstance(op, str) or op not in _FORWARD:
         raise ValueError(f"op: unknown operation {op!r}; expected one of {', '.join(_FORWARD)}")
     parents = tuple(_lift(a) for a in args)
     return Node(_FORWARD[op](*(p.value for p in parents), **params), op, parents, params)
@@ -275,7 +292,7 @@ def jacobian(fn: Callable[..., Node], *arrays) -> tuple[np.ndarray, ...]:
     order = out.topological_order()
     jacs = [np.zeros(out.shape + n.shape) for n in nodes]
     for idx in np.ndindex(*out.shape):
-        for node in order:
+        for node in order:  # leaves too: each pass starts from zero
             node.grad.fill(0.0)
         seed = np.zeros(out.shape)
         seed[idx] = 1.0
@@ -287,7 +304,8 @@ def jacobian(fn: Callable[..., Node], *arrays) -> tuple[np.ndarray, ...]:
 
 def network_loss(x, y, w_h, theta, *, hidden: str = "sigmoid", output: str = "sigmoid") -> Node:
     """The spec's loss as a Node: l = ½(σ_y(h̄ θ) − y)², h̄ = (σ_h(x̄ w_h), 1), x̄ = (x, 1);
-    the mean of l over samples when x is a design matrix (n, d)."""
+    the mean of l over samples when x is a design matrix (n, d).  Arguments may be Nodes
+    or arrays; shapes are NOT validated here (:func:`gradients` validates)."""
     act_h, act_y = activation(hidden, argument="hidden"), activation(output, argument="output")
     x, y = _lift(x), _lift(y)
     h = act_h(append_one(x) @ w_h)
@@ -298,7 +316,6 @@ def network_loss(x, y, w_h, theta, *, hidden: str = "sigmoid", output: str = "si
 
 def gradients(x, y, w_h, theta, *, hidden: str = "sigmoid", output: str = "sigmoid") -> Gradients:
     """∇_{w_h} and ∇_θ of the loss (mean loss for a design matrix), by reverse mode."""
-    p = validate(x, y, w_h, theta)
-    activation(hidden, argument="hidden"), activation(output, argument="output")
+    p = validate(x, y, w_h, theta)  # activation names are checked by network_loss
     gw, gt = grad(lambda w, t: network_loss(p.x, p.y, w, t, hidden=hidden, output=output), p.w_h, p.theta)
     return Gradients(gw, gt)

@@ -1,14 +1,15 @@
 """Comparison of a gradient with a reference under an explicit tolerance model.
 
 An entry passes when
-    |a_i − r_i| ≤ rtol · max(s_i, floor · max_j s_j) + safety · e_i
+    |a_i − r_i| ≤ rtol · max(s_i, floor · max_j s_j) + safety · e_i + tiny / eps
 where a is the gradient under test, r the reference, e_i the reference's own
 error bound (0 for exact oracles), and s_i the scale of entry i: |r_i| by
 default, or the mean magnitude of the per-sample terms when r is a batch mean
 that cancels.  ``rtol`` defaults to 1000·eps of the tested dtype (2.2e-13 for
 float64, 1.2e-4 for float32); ``floor`` keeps entries near zero (underflow in
-σ') from demanding more than the dtype can give, relative to the largest entry.
-There is no fixed absolute tolerance: a gradient 1e-4 small is judged as
+σ') from demanding more than the dtype can give, relative to the largest entry;
+tiny/eps (1e-292 in float64) is where subnormals leave no relative precision.
+There is no other absolute tolerance: a gradient 1e-4 small is judged as
 strictly as one of size 1.  The result is data (:class:`Comparison`).
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = ["Comparison", "compare", "compare_gradients", "default_rtol", "entry_
 
 SAFETY = 2.0
 FLOOR = 1e-6
+UNDERFLOW = float(np.finfo(np.float64).tiny / np.finfo(np.float64).eps)
 
 
 class Comparison(NamedTuple):
@@ -81,10 +83,11 @@ def compare(actual, reference, *, error=None, scale=None, rtol: float | None = N
         return _failure(f"non-finite value {a[i]} at {name(i)}", rtol)
     denom = np.maximum(s, floor * np.max(s, initial=0.0))
     diff = np.abs(a - r)
-    tol = rtol * denom + safety * e
+    atol = UNDERFLOW
+    tol = rtol * denom + safety * e + atol
     bad = diff > tol
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(diff == 0, 0.0, diff / denom)
+    with np.errstate(divide="ignore", invalid="ignore"):  # rel: only where the scale is resolvable
+        rel = np.where(denom > atol, diff / denom, np.where(bad, np.inf, 0.0))
         excess = np.where(diff == 0, 0.0, diff / tol)
     worst = int(np.argmax(excess)) if r.size else 0
     order = np.flatnonzero(bad)[np.argsort(-excess[bad], kind="stable")][:10]

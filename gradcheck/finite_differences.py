@@ -90,13 +90,14 @@ def _steps(p0, scale):
     return (p0 + h) - p0
 
 
-def central_differences(f: Callable, p0, *, budget: int = DEFAULT_BUDGET) -> Estimate:
+def central_differences(f: Callable, p0, *, noise: float | None = None, budget: int = DEFAULT_BUDGET) -> Estimate:
     """Central differences on every coordinate, with an error bound.
 
     D_h = (f(p + h e_j) − f(p − h e_j)) / 2h with h = ∛eps·max(1, |p_j|).  With
     D_2h the same at twice the step, the truncation error of D_h is ≈ |D_h − D_2h|/3
-    and rounding adds ≲ 2·eps·|f| / h (|f| the mean magnitude of its terms), so
-        error_j = |D_h − D_2h| + 4·eps·max|f(p ± h e_j)| / h_j     (4 f-calls per entry)
+    and rounding adds ≲ 2·δf / h, δf the rounding in f: eps·(mean magnitude of
+    its terms) unless the caller knows better (``noise``: cancellation inside f).
+        error_j = |D_h − D_2h| + 4·max(δf) / h_j     (4 f-calls per entry)
     — about three times each term, for safety.
     """
     p0 = np.asarray(p0, dtype=np.float64)
@@ -107,7 +108,7 @@ def central_differences(f: Callable, p0, *, budget: int = DEFAULT_BUDGET) -> Est
     vals = vals.reshape(4, P)
     d_h = (vals[0] - vals[1]) / (2 * h)
     d_2h = (vals[2] - vals[3]) / (4 * h)
-    rounding = 4 * EPS * np.max(size.reshape(4, P), axis=0) / h
+    rounding = 4 * np.maximum(EPS * np.max(size.reshape(4, P), axis=0), noise or 0.0) / h
     return Estimate(d_h, np.abs(d_h - d_2h) + rounding, np.zeros(P, int), 4 * P, "central")
 
 
@@ -151,7 +152,7 @@ def settle(f: Callable, p0, coords, *, rtol: float = 1e-10, budget: int = DEFAUL
 
 
 def estimate(x, y, w_h, theta, *, hidden="sigmoid", output="sigmoid", method: str = "auto",
-             budget: int = DEFAULT_BUDGET) -> Estimate:
+             noise: float | None = None, budget: int = DEFAULT_BUDGET) -> Estimate:
     """∇l of the network at (w_h, θ) as a flat vector, by ``method``:
     'central', 'complex-step', or 'auto' (complex step where both σ are analytic)."""
     f, p0 = network_loss(x, y, w_h, theta, hidden=hidden, output=output)
@@ -159,7 +160,7 @@ def estimate(x, y, w_h, theta, *, hidden="sigmoid", output="sigmoid", method: st
         analytic = activations.get(hidden).analytic and activations.get(output).analytic
         method = "complex-step" if analytic else "central"
     if method == "central":
-        return central_differences(f, p0, budget=budget)
+        return central_differences(f, p0, noise=noise, budget=budget)
     if method == "complex-step":
         return complex_step(f, p0, budget=budget)
     raise ValueError(f"method: expected 'auto', 'central' or 'complex-step', got {method!r}")

@@ -126,8 +126,8 @@ def gradients(x, y, w_h, theta, *, hidden="sigmoid", output="sigmoid") -> Gradie
                      grad_theta(f, y, output=output))
 
 
-def batch_gradients(X, Y, w_h, theta, *, hidden="sigmoid", output="sigmoid", sample_gradients=gradients) -> Gradients:
+def batch_gradients(X, Y, w_h, theta, *, hidden="sigmoid", output="sigmoid") -> Gradients:
     """Gradient of the mean loss over a design matrix: the mean of per-sample gradients."""
     p = validate(np.atleast_2d(X) if np.ndim(X) == 1 else X, np.atleast_1d(Y), w_h, theta)
-    per = [sample_gradients(x, y, p.w_h, p.theta, hidden=hidden, output=output) for x, y in zip(p.x, p.y)]
+    per = [gradients(x, y, p.w_h, p.theta, hidden=hidden, output=output) for x, y in zip(p.x, p.y)]
     return Gradients(np.mean([g.w_h for g in per], axis=0), np.mean([g.theta for g in per], axis=0))

@@ -1,0 +1,33 @@
+"""Hypothesis profiles and a printed, honoured seed.
+
+Profiles: ``dev`` (default: quick), ``ci`` (chosen when the environment has
+CI=true: ≥ 200 examples per property), ``thorough`` (1000).  Pick one with
+``--hypothesis-profile=NAME``.  The seed is fixed in CI (0), random elsewhere,
+overridable with ``--hypothesis-seed=N`` or GRADCHECK_SEED=N, and always printed
+in the report header so any failure can be replayed.
+"""
+import os
+import random
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.register_profile("dev", max_examples=12, **_COMMON)
+settings.register_profile("ci", max_examples=200, **_COMMON)
+settings.register_profile("thorough", max_examples=1000, **_COMMON)
+settings.register_profile("mutants", max_examples=200, phases=[p for p in Phase if p != Phase.explain], **_COMMON)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    if config.getoption("hypothesis_seed", None) is None:
+        env = os.environ.get("GRADCHECK_SEED")
+        in_ci = os.environ.get("CI", "").lower() == "true"
+        config.option.hypothesis_seed = int(env) if env else 0 if in_ci else random.randrange(2**32)
+
+
+def pytest_report_header(config):
+    seed = config.getoption("hypothesis_seed")
+    return f"gradcheck: hypothesis profile {settings.get_current_profile_name()!r}, seed {seed} (replay: --hypothesis-seed={seed})"

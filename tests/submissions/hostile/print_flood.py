@@ -1,0 +1,15 @@
+"""Prints 100 MB to stdout and 10 MB to stderr, then answers normally."""
+import sys
+
+import numpy as np
+
+
+def forward_pass(X, wh, theta):
+    block = b"x" * (1 << 20)
+    for _ in range(100):
+        sys.stdout.buffer.write(block)
+    sys.stdout.flush()
+    for _ in range(10):
+        sys.stderr.buffer.write(block)
+    sys.stderr.flush()
+    return {"h": np.array([1.0, 2.0])}
