@@ -31,7 +31,8 @@ UNDERFLOW = float(np.finfo(np.float64).tiny / np.finfo(np.float64).eps)
 class Comparison(NamedTuple):
     passed: bool
     max_abs_error: float
-    max_rel_error: float   # max_i |a_i − r_i| / max(s_i, floor·max s)
+    max_rel_error: float   # max_i |a_i − r_i| / max(s_i, floor·max s), over entries the scale resolves
+    max_excess: float      # max_i |a_i − r_i| / tolerance_i: ≤ 1 passes
     norm_rel_error: float  # ‖a − r‖₂ / ‖r‖₂ (0 when both vanish)
     worst: str             # the worst entry, named in the spec's terms
     n_failed: int
@@ -60,7 +61,7 @@ def _index_name(shape) -> Callable[[int], str]:
 
 
 def _failure(message: str, rtol: float) -> Comparison:
-    return Comparison(False, np.inf, np.inf, np.inf, "", 0, (), rtol, message)
+    return Comparison(False, np.inf, np.inf, np.inf, np.inf, "", 0, (), rtol, message)
 
 
 def compare(actual, reference, *, error=None, scale=None, rtol: float | None = None,
@@ -86,8 +87,10 @@ def compare(actual, reference, *, error=None, scale=None, rtol: float | None = N
     atol = UNDERFLOW
     tol = rtol * denom + safety * e + atol
     bad = diff > tol
-    with np.errstate(divide="ignore", invalid="ignore"):  # rel: only where the scale is resolvable
-        rel = np.where(denom > atol, diff / denom, np.where(bad, np.inf, 0.0))
+    # relative error is reported where the scale, not the oracle's error bar, sets the tolerance
+    resolvable = rtol * denom >= safety * e + atol
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(resolvable & (diff > 0), diff / denom, 0.0)
         excess = np.where(diff == 0, 0.0, diff / tol)
     worst = int(np.argmax(excess)) if r.size else 0
     order = np.flatnonzero(bad)[np.argsort(-excess[bad], kind="stable")][:10]
@@ -95,7 +98,8 @@ def compare(actual, reference, *, error=None, scale=None, rtol: float | None = N
     norm_rel = 0.0 if not diff.any() else float(np.linalg.norm(a - r) / rnorm) if rnorm else np.inf
     return Comparison(
         passed=not bad.any(), max_abs_error=float(diff.max(initial=0.0)),
-        max_rel_error=float(rel.max(initial=0.0)), norm_rel_error=norm_rel,
+        max_rel_error=float(rel.max(initial=0.0)), max_excess=float(excess.max(initial=0.0)),
+        norm_rel_error=norm_rel,
         worst=name(worst) if r.size else "", n_failed=int(bad.sum()),
         failed=tuple(name(i) for i in order), rtol=rtol,
         message="" if not bad.any() else f"{int(bad.sum())} of {r.size} entries disagree; worst {name(worst)}",

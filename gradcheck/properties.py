@@ -22,7 +22,7 @@ from . import activations, autodiff
 from .compare import Comparison, compare, compare_gradients
 from .finite_differences import estimate
 from .formulas import Gradients
-from .network import Forward, append_one, forward_unchecked, loss, unpack
+from .network import Forward, append_one, forward_unchecked, loss, pack, unpack
 from .strategies import Problem
 
 __all__ = ["Property", "PROPERTIES", "NotApplicable", "by_name", "gradient_scale", "residual_size"]
@@ -233,7 +233,7 @@ def _safe_step(p: Problem, f: Forward, through: str = "hy") -> float:
     return float(min(0.05, 0.25 * dist / sens))
 
 
-def _oracle_jacobian(oracle: str, p: Problem, f: Forward, g, v, through: str = "hy"):
+def _oracle_jacobian(oracle: str, p: Problem, f: Forward, g, v, through: str = "hy", noise: float = 0.0):
     """Jacobian of v ↦ g(v) as a matrix (output size × input size), with an error bound.
 
     scipy.differentiate.jacobian's ``error`` is the change between its last two
@@ -241,8 +241,9 @@ def _oracle_jacobian(oracle: str, p: Problem, f: Forward, g, v, through: str = "
     times smaller exposes that, and rounding adds ≈ Σ|w_k|·eps·max|g|/h at the
     last step h (w_k the stencil's weights, Σ|w_k| ≈ 3 at order 8; |g| the larger
     of its values over the first stencil and Σ_j |J_qj v_j|, the size of the terms
-    that sums inside g may cancel; ×10 for safety), so the bound is
-        |df − df'| + error + 32·eps·max(max_stencil |g_q|, Σ_j |J_qj v_j|) / h_last.
+    that sums inside g may cancel; ×10 for safety; or ``noise``/eps where the
+    caller knows g's rounding better — the loss, where ŷ − y cancels), so
+        |df − df'| + error + 32·max(eps·max_stencil |g_q|, eps·Σ_j |J_qj v_j|, noise) / h_last.
     """
     v = np.asarray(v, dtype=np.float64)
     if oracle == "autodiff":
@@ -266,13 +267,14 @@ def _oracle_jacobian(oracle: str, p: Problem, f: Forward, g, v, through: str = "
     magnitude = np.maximum(np.max(np.abs(np.vstack([values, np.reshape(g(ops, v), (1, -1))])), axis=0),
                            np.abs(res.df) @ np.abs(flat))[:, None]  # |J||v|: terms of sums inside g
     h_last = step * 2.0 ** -np.maximum(res.nit - 1, 0)
-    return res.df, np.abs(res.df - alt.df) + res.error + 32 * EPS * magnitude / h_last
+    return res.df, np.abs(res.df - alt.df) + res.error + 32 * np.maximum(EPS * magnitude, noise) / h_last
 
 
 def _factor_check(factor: Factor, oracle: str, column: bool):
     def one(F, p, f, *n_c):
         a = np.asarray(factor.analytic(F, p, f, *n_c), dtype=np.float64)
-        J, err = _oracle_jacobian(oracle, p, f, factor.map(p, f, *n_c), factor.at(p, f, *n_c), factor.through)
+        noise = _loss_noise(p) if factor.scale is not None else 0.0  # maps that end in l
+        J, err = _oracle_jacobian(oracle, p, f, factor.map(p, f, *n_c), factor.at(p, f, *n_c), factor.through, noise)
         if a.size != J.size:  # a wrong shape fails with a message naming both shapes
             return compare(a, J)
         scale = None if factor.scale is None else np.reshape(factor.scale(p, f, *n_c), J.shape)
@@ -314,13 +316,11 @@ def _shapes(F, p):
 def _batch(F, p):
     """The batch gradient (mean of per-sample gradients) is the gradient of the mean loss.
 
-    Entry scales are the mean magnitudes of the per-sample gradients: the mean may cancel."""
+    Entry scales are the means of the per-sample scales: the mean may cancel."""
     g = F.batch_gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
     r = autodiff.gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
-    per = [autodiff.gradients(x, y, p.w_h, p.theta, **p.kwargs) for x, y in zip(p.x, p.y)]
-    from .network import pack
-    scale = np.mean([np.abs(pack(q.w_h, q.theta)) for q in per], axis=0)
-    return compare_gradients(Gradients(np.asarray(g.w_h), np.asarray(g.theta)), r, scale=scale)
+    s = gradient_scale(p.x, p.y, p.w_h, p.theta, **p.kwargs)
+    return compare_gradients(Gradients(np.asarray(g.w_h), np.asarray(g.theta)), r, scale=pack(s.w_h, s.theta))
 
 
 def _descent(F, p):
@@ -346,7 +346,7 @@ def _descent(F, p):
     l1 = loss(p.x, p.y, p.w_h - step * g_w, p.theta - step * g_t, **p.kwargs)
     passed = bool(l1 < l0)
     change = (l1 - l0) / l0
-    return Comparison(passed, abs(l1 - l0), 0.0 if passed else 1.0, 0.0, "loss", 0 if passed else 1,
+    return Comparison(passed, abs(l1 - l0), 0.0 if passed else 1.0, 0.0 if passed else np.inf, 0.0, "loss", 0 if passed else 1,
                       () if passed else ("loss",), 0.0,
                       "" if passed else f"an SGD step of {step:.3g} changed the loss from {l0!r} to {l1!r} ({change:+.3g} relative)")
 

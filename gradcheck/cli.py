@@ -1,0 +1,62 @@
+"""The ``gradcheck`` command: ``verify`` (and, as they land, ``mutants``, ``grade``, ``bench``)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import activations, reports
+
+__all__ = ["main"]
+
+
+def _activation_list(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    for n in names:
+        if n not in activations.ACTIVATIONS:
+            raise argparse.ArgumentTypeError(f"expected names from {', '.join(activations.names())}, got {n!r}")
+    return names
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _cmd_verify(args) -> int:
+    from .verify import verify
+
+    def progress(run):
+        mark = "." if run.passed else "F"
+        print(mark, end="", flush=True, file=sys.stderr)
+
+    report = verify(activation_names=args.activations, examples=args.examples, seed=args.seed, progress=progress)
+    print(file=sys.stderr)
+    print(reports.verify_table(report))
+    paths = reports.write(args.out, {"verify.json": reports.verify_json(report),
+                                     "verify.md": reports.verify_markdown(report)})
+    print(f"wrote {', '.join(map(str, paths))}")
+    return 0 if report.passed else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradcheck", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("verify", help="confirm the spec's derivation against both oracles")
+    v.add_argument("--activations", type=_activation_list, default=None,
+                   help=f"comma-separated subset of {','.join(activations.names())} (default: all)")
+    v.add_argument("--examples", type=_positive, default=25, help="examples per property and activation pair")
+    v.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
+    v.add_argument("--out", default="reports", help="output folder (default: reports)")
+    v.set_defaults(run=_cmd_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

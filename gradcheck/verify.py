@@ -1,0 +1,66 @@
+"""``gradcheck verify``: confirm the note's derivation, property by property.
+
+Every property of :data:`gradcheck.properties.PROPERTIES` runs on every
+(hidden, output) pair of the chosen activations; the result is data
+(:class:`VerifyReport`) that :mod:`gradcheck.reports` renders.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Iterable, NamedTuple
+
+from . import activations, formulas
+from .properties import PROPERTIES, Property
+from .runner import PropertyRun, run_property
+
+__all__ = ["CheckSummary", "VerifyReport", "verify"]
+
+
+class CheckSummary(NamedTuple):
+    name: str
+    equation: str
+    oracle: str
+    examples: int
+    not_applicable: int
+    max_rel_error: float
+    norm_rel_error: float
+    max_excess: float
+    passed: bool
+    runs: tuple[PropertyRun, ...]  # one per activation pair
+
+
+class VerifyReport(NamedTuple):
+    passed: bool
+    seed: int
+    examples: int  # per property and activation pair
+    activations: tuple[str, ...]
+    checks: tuple[CheckSummary, ...]
+
+
+def _summarise(prop: Property, runs: list[PropertyRun]) -> CheckSummary:
+    return CheckSummary(
+        prop.name, prop.equation, prop.oracle, sum(r.examples for r in runs),
+        sum(r.not_applicable for r in runs), max(r.max_rel_error for r in runs),
+        max(r.norm_rel_error for r in runs), max(r.max_excess for r in runs),
+        all(r.passed for r in runs), tuple(runs))
+
+
+def verify(*, activation_names: Iterable[str] | None = None, examples: int = 25, seed: int = 0,
+           properties: Iterable[Property] = PROPERTIES, F=formulas,
+           progress: Callable[[PropertyRun], None] | None = None) -> VerifyReport:
+    """Run every property on every activation pair; ``progress`` sees each run as it ends."""
+    acts = tuple(activations.get(a, argument="activations").name for a in (activation_names or activations.names()))
+    if not acts:
+        raise ValueError("activations: expected at least one activation name, got none")
+    if not (isinstance(examples, int) and examples >= 1):
+        raise ValueError(f"examples: expected a positive integer, got {examples!r}")
+    checks = []
+    for prop in properties:
+        runs = []
+        for hidden, output in itertools.product(acts, acts):
+            run = run_property(prop, F, hidden=hidden, output=output, examples=examples, seed=seed)
+            runs.append(run)
+            if progress:
+                progress(run)
+        checks.append(_summarise(prop, runs))
+    return VerifyReport(all(c.passed for c in checks), seed, examples, acts, tuple(checks))
