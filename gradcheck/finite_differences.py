@@ -133,7 +133,8 @@ def settle(f: Callable, p0, coords, *, rtol: float = 1e-10, budget: int = DEFAUL
     """``scipy.differentiate.derivative`` (order 8, adaptive step) on ``coords`` only.
 
     Returns its ``df``, ``error`` and ``status`` (0 converged to
-    error < rtol·|df| + tiny, −1 error grew, −2 maxiter, −3 non-finite).
+    error < rtol·|df| + 1000·eps·|f|, the rounding floor of steps ≥ 1e-3; −1 error
+    grew, −2 maxiter, −3 non-finite).
     """
     p0 = np.asarray(p0, dtype=np.float64)
     coords = np.asarray(coords, dtype=np.intp)
@@ -146,8 +147,10 @@ def settle(f: Callable, p0, coords, *, rtol: float = 1e-10, budget: int = DEFAUL
         return _perturbed(f, p0, j.ravel(), t.ravel() - p0[j.ravel()], budget)[0].reshape(t.shape)
 
     step = 1e-2 * np.maximum(1.0, np.abs(p0[coords]))
+    f0, size0 = _perturbed(f, p0, coords[:1], np.zeros(1), budget)
+    floor = 1e3 * EPS * float(max(abs(f0[0]), size0[0]))  # rounding: ≈ eps·|f| / step, step ≥ 1e-3
     res = derivative(f_elem, p0[coords], args=(coords,), initial_step=step,
-                     tolerances=dict(rtol=rtol))
+                     tolerances=dict(rtol=rtol, atol=floor))
     return Estimate(res.df, res.error, res.status, nfev, "scipy.differentiate")
 
 

@@ -48,7 +48,7 @@ def as_float_array(value, argument: str, *, allow_complex: bool = False) -> np.n
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = f"[{', '.join(map(str, bad))}]" if arr.ndim else ""
-        raise ValueError(f"{argument}: expected finite values, got {arr[tuple(bad)]!r} at {argument}{where}")
+        raise ValueError(f"{argument}: expected finite values, got {arr[tuple(bad)].item()!r} at {argument}{where}")
     return arr
 
 

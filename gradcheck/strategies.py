@@ -95,17 +95,18 @@ def _repair(x, w_h, theta, hidden, output, margin, output_active):
     X = np.atleast_2d(x)
     if acts.get(hidden).kinks:
         pre_h = forward_unchecked(X, 0.0, w_h, theta, hidden=hidden, output=output).pre_h
+        for j in range(w_h.shape[1]):
+            shift = _away_from(pre_h[:, j], margin)
+            w_h[-1, j] += shift
+            pre_h[:, j] += shift
         if np.any(np.all(pre_h <= 0, axis=1)):  # a sample with no active hidden unit
             w_h[-1, 0] += margin - pre_h[:, 0].min()
-            pre_h[:, 0] += margin - pre_h[:, 0].min()
-        for j in range(w_h.shape[1]):
-            w_h[-1, j] += _away_from(pre_h[:, j], margin)
     if acts.get(output).kinks:
         pre_y = forward_unchecked(X, 0.0, w_h, theta, hidden=hidden, output=output).pre_y
-        if output_active and np.all(pre_y <= 0):
-            theta[-1] += margin - pre_y.min()
-            pre_y = pre_y + margin - pre_y.min()
-        theta[-1] += _away_from(pre_y, margin)
+        shift = _away_from(pre_y, margin)
+        theta[-1] += shift
+        if output_active and np.all(pre_y + shift <= 0):
+            theta[-1] += margin - (pre_y + shift).min()
     return w_h, theta
 
 
