@@ -44,5 +44,9 @@ def test_bad_bounds_are_named(kwargs, message):
 
 
 def test_bad_activation_is_named():
+    @given(gs.problems(hidden="gelu"))
+    def draw(p):
+        pass
+
     with pytest.raises(ValueError, match=r"hidden: expected one of"):
-        gs.problems(hidden="gelu").example()
+        draw()

@@ -6,7 +6,8 @@ The parent copies this file next to the submission in a fresh directory and runs
         read-only root holding only the system, the interpreter and the box, rlimits,
         drop to nobody, then exec the `run` stage as pid 1 of the new pid namespace
     python -I -S child.py session CONFIG  fallback: rlimits, drop to nobody, exec `run`
-    python -s -P child.py run BOX         import submission.py, run calls.json, write out/
+    python -s -P child.py run BOX         import submission.py, run calls.json (the format
+        is described in protocol.py), write out/results.json and out/arrays.npy
 (`run` uses -s -P with a clean environment rather than -I so that PYTHONHASHSEED=0
 applies; -I would ignore it.)  Everything written here is untrusted data for the
 parent, which validates it.
@@ -239,7 +240,7 @@ def _cap(text, limit, tail=False):
 
 def _describe(exc):
     try:
-        message = f"{type(exc).__name__}: {exc}"
+        message = f"{getattr(exc, 'gradcheck_where', '')}{type(exc).__name__}: {exc}"
     except BaseException:  # noqa: BLE001 - a hostile __str__
         message = type(exc).__name__
     try:
@@ -266,45 +267,136 @@ def _to_float_array(np, value):
     return np.array(arr, dtype=np.float64, copy=True, subok=False)
 
 
-def _run_call(np, module, index, call, box):
-    func = getattr(module, call["function"], None)
+def _kind(np, value):
+    """'ndarray:float32', 'float:float64', 'list:int64'...: what was returned, for the report."""
+    try:
+        return _cap(f"{type(value).__name__}:{np.asarray(value).dtype}", 60)
+    except BaseException:  # noqa: BLE001
+        return "unknown"
+
+
+class _Inputs:
+    """Argument arrays from the packed in/arrays.npy; every use gets a fresh copy."""
+
+    def __init__(self, np, box, table):
+        self.np, self.table = np, table
+        self.blob = np.load(os.path.join(box, "in", "arrays.npy"), allow_pickle=False) if table else None
+
+    def array(self, i):
+        spec = self.table[i]
+        dtype = self.np.dtype(spec["dtype"])
+        count = 1
+        for n in spec["shape"]:
+            count *= n
+        flat = self.np.frombuffer(self.blob, dtype=dtype, count=count, offset=spec["offset"])
+        return flat.reshape(spec["shape"]).copy()
+
+
+def _resolve(spec, inputs, refs, env=None):
+    if "value" in spec:
+        return spec["value"]
+    if "array" in spec:
+        return inputs.array(spec["array"])
+    if "var" in spec:
+        return env[spec["var"]]
+    source, key = spec["ref"]
+    if source not in refs:
+        raise ValueError(f"not run: call {source!r} did not return a result")
+    if key not in refs[source]:
+        raise KeyError(f"{key!r} (the result of call {source!r} has no such key)")
+    return refs[source][key]
+
+
+def _invoke(np, module, function, args):
+    """Call the student's function; returns (its dict, names of array arguments it changed)."""
+    func = getattr(module, function, None)
     if not callable(func):
-        return {"status": "error", "error_type": "AttributeError",
-                "message": f"submission defines no function {call['function']!r}"}
-    args = {name: (np.load(os.path.join(box, "in", spec["npy"]), allow_pickle=False)
-                   if "npy" in spec else spec["value"]) for name, spec in call["args"].items()}
+        raise AttributeError(f"submission defines no function {function!r}")
+    before = {name: (a.shape, a.dtype.str, a.tobytes()) for name, a in args.items()
+              if type(a) is np.ndarray}
     out = func(**args)
     if not isinstance(out, dict):
-        raise TypeError(f"{call['function']} returned {type(out).__name__}, expected dict")
+        raise TypeError(f"{function} returned {type(out).__name__}, expected dict")
     if len(out) > MAX_KEYS or not all(isinstance(k, str) and len(k) <= 200 for k in out):
         raise TypeError(f"returned dict needs at most {MAX_KEYS} short string keys")
-    arrays = [(key, _to_float_array(np, value)) for key, value in out.items()]
-    for j, (_, arr) in enumerate(arrays):
-        np.save(os.path.join(box, "out", f"c{index}_{j}.npy"), arr, allow_pickle=False)
-    return {"status": "ok", "keys": [key for key, _ in arrays]}
+    mutated = [name for name, snap in before.items()
+               if (args[name].shape, args[name].dtype.str, args[name].tobytes()) != snap]
+    return out, mutated
+
+
+def _run_loop(np, module, loop, inputs):
+    state = {name: _resolve(spec, inputs, {}) for name, spec in loop["state"].items()}
+    for t, step in enumerate(loop["steps"]):
+        env = dict(state)
+        env.update({name: _resolve(spec, inputs, {}) for name, spec in step.items()})
+        outs = {}
+        for j, call in enumerate(loop["body"]):
+            args = {name: _resolve(spec, inputs, outs, env) for name, spec in call["args"].items()}
+            try:
+                outs[str(j)] = _invoke(np, module, call["function"], args)[0]
+            except BaseException as exc:  # noqa: BLE001 - say where, keep the type
+                try:
+                    exc.gradcheck_where = f"step {t}, {call['function']}: "
+                except BaseException:  # noqa: BLE001
+                    pass
+                raise
+        for name, (j, key, coefficient) in loop["update"].items():
+            if key not in outs[str(j)]:
+                raise KeyError(f"step {t}: {loop['body'][j]['function']} returned no {key!r}")
+            change = _to_float_array(np, outs[str(j)][key])
+            if change.shape != np.shape(state[name]):
+                raise ValueError(f"step {t}: {key} has shape {change.shape} but {name} has shape "
+                                 f"{np.shape(state[name])}")
+            state[name] = state[name] + coefficient * change
+    return state, []
+
+
+def _run_call(np, module, call, inputs, refs):
+    if "loop" in call:
+        out, mutated = _run_loop(np, module, call["loop"], inputs)
+    else:
+        args = {name: _resolve(spec, inputs, refs) for name, spec in call["args"].items()}
+        out, mutated = _invoke(np, module, call["function"], args)
+    refs[call["id"]] = out
+    arrays = [_to_float_array(np, value) for value in out.values()]
+    entry = {"status": "ok", "keys": list(out), "shapes": [list(a.shape) for a in arrays],
+             "kinds": [_kind(np, value) for value in out.values()], "mutated": mutated}
+    return entry, arrays
 
 
 def run(box):
     import numpy as np  # before the submission can touch numpy
     _restrict_imports(box)
     with open(os.path.join(box, "calls.json")) as fh:
-        calls = json.load(fh)["calls"]
+        spec = json.load(fh)
+    inputs = _Inputs(np, box, spec.get("arrays", []))
     results = {"import_error": None, "calls": []}
     try:
         module = _load_module(box)
     except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, ...
         module, results["import_error"] = None, _describe(exc)
-    for index, call in enumerate(calls):
+    refs, arrays, size = {}, [], 0
+    for call in spec["calls"]:
         if module is None:
             entry = {"status": "error", "error_type": "ImportError",
                      "message": "not run: the submission failed to import"}
         else:
             try:
-                entry = _run_call(np, module, index, call, box)
+                entry, out = _run_call(np, module, call, inputs, refs)
+                entry["offset"] = size
+                arrays += out
+                size += sum(a.size for a in out)
             except BaseException as exc:  # noqa: BLE001
                 entry = _describe(exc)
         results["calls"].append(dict(entry, id=call["id"]))
+    _write_arrays(np, box, arrays)
     _write_results(box, results)
+
+
+def _write_arrays(np, box, arrays):
+    """Every returned array, flattened into one float64 vector (offsets and shapes in results.json)."""
+    blob = np.concatenate([a.ravel() for a in arrays]) if arrays else np.zeros(0)
+    np.save(os.path.join(box, "out", "arrays.npy"), blob, allow_pickle=False)
 
 
 def _write_results(box, results):

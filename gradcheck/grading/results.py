@@ -1,8 +1,10 @@
 """Read back what a sandboxed child left behind, trusting it only as data.
 
 Files are opened relative to a directory descriptor with O_NOFOLLOW|O_NONBLOCK, must
-be regular files under a size cap, JSON is schema-checked and ``.npy`` files are read
-with ``allow_pickle=False`` and must hold bool/int/float data (converted to float64).
+be regular files under a size cap, JSON is schema-checked, and the one ``arrays.npy``
+(every returned array, flattened and concatenated) is read with ``allow_pickle=False``
+and must be a 1-D float64 vector; each call's slice of it is checked against the
+shapes it claims.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-RESULTS_CAP, ARRAY_CAP, TOTAL_CAP = 4 << 20, 64 << 20, 512 << 20
+RESULTS_CAP, TOTAL_CAP = 4 << 20, 512 << 20
 MAX_KEYS, TEXT_CAP = 64, 8000
 SETUP_FAILED = 97
 MEMORY_WORDS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
@@ -24,10 +26,12 @@ MEMORY_WORDS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out 
 @dataclass
 class CallResult:
     status: str                      # 'ok' | 'error'
-    values: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)   # key -> float64 ndarray
     message: str = ""
     error_type: str = ""
     traceback: str = ""
+    kinds: dict = field(default_factory=dict)    # key -> what was returned, e.g. 'ndarray:float32'
+    mutated: tuple = ()              # names of array arguments the call changed in place
 
 
 @dataclass
@@ -172,47 +176,78 @@ def _parse(doc, calls, dirfd: int):
         if not isinstance(import_error, dict):
             raise Invalid("import_error is not an object")
         import_error = _text(import_error, "message") or "import failed"
-    index = {call.id: i for i, call in enumerate(calls)}
-    results, budget = {}, [TOTAL_CAP]
+    ids = {call.id for call in calls}
+    blob = None
+    results = {}
     for entry in doc["calls"]:
         cid = entry.get("id") if isinstance(entry, dict) else None
-        if not isinstance(cid, str) or cid not in index or cid in results:
+        if not isinstance(cid, str) or cid not in ids or cid in results:
             notes.append(f"ignored a result for an unknown or repeated call id {str(cid)[:60]!r}")
             continue
-        results[cid] = _parse_call(entry, index[cid], dirfd, budget)
-    missing = [cid for cid in index if cid not in results]
+        if entry.get("status") == "ok" and entry.get("keys") and blob is None:
+            blob = _load_blob(dirfd)
+        results[cid] = _parse_call(entry, blob)
+    missing = [call.id for call in calls if call.id not in results]
     if missing:
         raise Invalid(f"no result for call(s) {missing[:5]}")
     return results, import_error, notes
 
 
-def _parse_call(entry: dict, i: int, dirfd: int, budget: list):
+def _strings(entry: dict, key: str, count: int | None = None) -> list[str]:
+    value = entry.get(key, [] if count is None else None)
+    if (not isinstance(value, list) or len(value) > MAX_KEYS or (count is not None and len(value) != count)
+            or not all(isinstance(k, str) and len(k) <= 200 for k in value)):
+        raise Invalid(f"call {entry['id']!r}: {key!r} must be a list of at most {MAX_KEYS} short strings")
+    return value
+
+
+def _shape(value, cid: str) -> tuple[int, ...]:
+    if (not isinstance(value, list) or len(value) > 32
+            or not all(type(n) is int and 0 <= n <= 1 << 40 for n in value)):
+        raise Invalid(f"call {cid!r}: bad shape {str(value)[:60]}")
+    return tuple(value)
+
+
+def _parse_call(entry: dict, blob):
     status = entry.get("status")
     if status == "error":
         return CallResult("error", {}, _text(entry, "message"), _text(entry, "error_type"),
                           _text(entry, "traceback"))
     if status != "ok":
         raise Invalid(f"call status {str(status)[:40]!r} is neither 'ok' nor 'error'")
-    keys = entry.get("keys")
-    if (not isinstance(keys, list) or len(keys) > MAX_KEYS or len(set(map(repr, keys))) != len(keys)
-            or not all(isinstance(k, str) and len(k) <= 200 for k in keys)):
-        raise Invalid(f"call {entry['id']!r}: 'keys' must be at most {MAX_KEYS} distinct strings")
-    values = {key: _load_array(dirfd, f"c{i}_{j}.npy", budget) for j, key in enumerate(keys)}
-    return CallResult("ok", values)
+    cid = entry["id"]
+    keys = _strings(entry, "keys")
+    if len(set(keys)) != len(keys):
+        raise Invalid(f"call {cid!r}: 'keys' must be distinct")
+    kinds, mutated = _strings(entry, "kinds", len(keys)), _strings(entry, "mutated")
+    shapes = entry.get("shapes")
+    if not isinstance(shapes, list) or len(shapes) != len(keys):
+        raise Invalid(f"call {cid!r}: one shape per key expected")
+    shapes = [_shape(s, cid) for s in shapes]
+    offset = entry.get("offset", 0)
+    if type(offset) is not int or offset < 0:
+        raise Invalid(f"call {cid!r}: bad offset")
+    values = {}
+    for key, shape in zip(keys, shapes):
+        size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if blob is None or offset + size > blob.size:
+            raise Invalid(f"call {cid!r}: {key!r} lies outside arrays.npy")
+        values[key] = blob[offset:offset + size].reshape(shape).copy()
+        offset += size
+    return CallResult("ok", values, kinds=dict(zip(keys, kinds)), mutated=tuple(mutated))
 
 
-def _load_array(dirfd: int, name: str, budget: list) -> np.ndarray:
+def _load_blob(dirfd: int) -> np.ndarray:
     try:
-        data = _read(dirfd, name, min(ARRAY_CAP, budget[0]))
+        data = _read(dirfd, "arrays.npy", TOTAL_CAP)
     except OSError as exc:
-        raise Invalid(f"{name}: {exc.strerror}") from None
-    budget[0] -= len(data)
+        raise Invalid(f"arrays.npy: {exc.strerror}") from None
     if not data.startswith(b"\x93NUMPY"):
-        raise Invalid(f"{name} is not a .npy file")
+        raise Invalid("arrays.npy is not a .npy file")
     try:
         arr = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any parse failure is the child's fault
-        raise Invalid(f"{name}: {type(exc).__name__}: {exc}"[:300]) from None
-    if type(arr) is not np.ndarray or arr.dtype.kind not in "biuf" or arr.dtype.fields:
-        raise Invalid(f"{name} holds dtype {arr.dtype}, not bool/int/float")
-    return np.array(arr, dtype=np.float64, copy=True)
+        raise Invalid(f"arrays.npy: {type(exc).__name__}: {exc}"[:300]) from None
+    if type(arr) is not np.ndarray or arr.dtype != np.float64 or arr.ndim != 1:
+        raise Invalid(f"arrays.npy holds {arr.dtype} of shape {arr.shape}, not a float64 vector")
+    return arr

@@ -1,9 +1,10 @@
 """Parent side of the grading sandbox: run an untrusted submission, trust only data.
 
-`run_submission` copies the student file and ``child.py`` into a fresh directory, runs
+`run_submission` copies the student file and ``child.py`` into a fresh directory with the
+calls (``protocol.py``: JSON plus one packed ``.npy`` of argument bytes), runs
 the child (``child.py`` docstring) inside user/pid/net/mount/ipc/uts namespaces with a
 read-only view of the system, as ``nobody``, under rlimits and a wall clock; reads
-``results.json`` and ``.npy`` files back with size caps and ``allow_pickle=False``; and
+``results.json`` and one packed ``.npy`` of results back with size caps and ``allow_pickle=False``; and
 always returns a `SandboxResult`, never raising for anything the submission does.
 """
 from __future__ import annotations
@@ -20,15 +21,14 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from . import protocol
+from .protocol import Call, Loop, Ref, Var
 from .results import CallResult, SandboxResult, classify
 
-__all__ = ["Call", "CallResult", "SandboxResult", "SandboxUnavailable", "run_submission",
-           "namespaces_available"]
+__all__ = ["Call", "Loop", "Ref", "Var", "CallResult", "SandboxResult", "SandboxUnavailable",
+           "run_submission", "namespaces_available"]
 
 NOBODY = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
@@ -45,13 +45,6 @@ paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
 paths += [sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
 where = list(spec.submodule_search_locations or []) if spec else []
 print(json.dumps({"executable": sys.executable, "paths": paths, "gradcheck": where}))"""
-
-
-@dataclass(frozen=True)
-class Call:
-    function: str
-    args: dict
-    id: str
 
 
 class SandboxUnavailable(RuntimeError):
@@ -114,7 +107,7 @@ def run_submission(path, calls, *, timeout=10.0, memory_mb=1024, output_cap=6553
     isolation: 'auto' (namespaces when the probe passes, else 'session'),
     'namespaces' or 'session' to force one.
     """
-    _validate_calls(calls)
+    protocol.validate(calls)
     if isolation not in ("auto", "namespaces", "session"):
         raise ValueError(f"isolation must be 'auto', 'namespaces' or 'session', not {isolation!r}")
     source = Path(path).read_bytes()
@@ -143,16 +136,6 @@ def _session_note(info: dict) -> str:
             f"only a new session, rlimits and {who}); ")
 
 
-def _validate_calls(calls) -> None:
-    seen = set()
-    for call in calls:
-        if not isinstance(call, Call) or not isinstance(call.id, str) or call.id in seen:
-            raise ValueError(f"calls must be Call objects with unique string ids: {call!r}")
-        if not call.function.isidentifier() or not all(k.isidentifier() for k in call.args):
-            raise ValueError(f"function and argument names must be identifiers: {call!r}")
-        seen.add(call.id)
-
-
 def _limits(timeout: float, memory_mb: int) -> dict:
     return {"as": int(memory_mb) << 20, "cpu": math.ceil(timeout) + 1, "fsize": FSIZE,
             "nofile": NOFILE, "core": 0, "nproc": NPROC}
@@ -166,17 +149,7 @@ def _prepare(top: Path, source: bytes, calls, drop: bool) -> Path:
     (top / "root").mkdir(mode=0o700)
     (box / "submission.py").write_bytes(source)
     shutil.copyfile(CHILD, box / "child.py")
-    entries = []
-    for i, call in enumerate(calls):
-        args = {}
-        for j, (name, value) in enumerate(call.args.items()):
-            if isinstance(value, np.ndarray):
-                np.save(box / "in" / f"a{i}_{j}.npy", value, allow_pickle=False)
-                args[name] = {"npy": f"a{i}_{j}.npy"}
-            else:
-                args[name] = {"value": value.item() if isinstance(value, np.generic) else value}
-        entries.append({"id": call.id, "function": call.function, "args": args})
-    (box / "calls.json").write_text(json.dumps({"calls": entries}))
+    protocol.encode(calls, box)
     os.chmod(top, 0o711)
     if drop:
         for d in (box, box / "out"):

@@ -1,0 +1,445 @@
+"""Every gradient entry checked at the cost of a few forward passes, and a fast mode.
+
+**Full per-entry check** (:func:`check_gradient`).  Perturbing w_h[k, j] by t moves
+only pre_h[:, j] (by t·x̄[:, k]); perturbing θ[j] moves only pre_y (by t·h̄[:, j]).
+So the loss at p + t·e_i, for EVERY coordinate i and many t at once, comes from the
+cached forward pass in O(n) work per (i, t):  pre_y + θ_j·(σ_h(pre_h_j + t x̄_k) − h_j)
+→ σ_y → ½(ŷ − y)², averaged over samples.  That is still the true loss evaluated
+derivative-free — σ only, never σ', never the chain rule.  These vectorised
+evaluations feed ``scipy.differentiate.derivative`` (order 4, all coordinates at
+once, per-coordinate data passed through ``args``), which returns each entry with an
+error estimate; the comparison is :func:`gradcheck.compare.compare`'s tolerance model
+    |g_i − r_i| ≤ rtol·max(s_i, floor·max s) + 2·(e_i + rounding_i),
+e_i scipy's |df_k − df_{k−1}| and rounding_i = 4·δl/a_i (δl the loss's rounding, a_i
+the smallest spacing of the final stencil: the order-4 weights sum to 1.5/a).
+Scale s_i (a tolerance magnitude only): s = mean_s max(|ŷ−y|, R)·|∂ŷ/∂p_i|, the size
+of the terms of a correct gradient including the rounding of ŷ − y (R as in
+:func:`gradcheck.properties.residual_size`), estimated from *difference quotients of
+σ* at the cached pre-activations — σ', the formulas under test and autodiff are not
+used, so a wrong formula cannot loosen its own tolerance.
+Kinks (relu): coordinates whose stencil would cross a kink use a one-sided stencil
+away from it; at an exact kink (pre-activation = kink) both one-sided derivatives are
+taken per sample, and any value in [mean_s min(L_s, R_s), mean_s max(L_s, R_s)] — the
+subgradients — passes.
+
+**Black box** (:func:`check_gradient_blackbox`): the same, for any f: (k, P) → (k,)
+or (k, n), with perturbed rows built by :mod:`gradcheck.finite_differences`.
+
+**Fast mode** (:func:`fast_check`, :func:`network_fast_check`): K signed Gaussian
+directions v; D_v = d/dt l(p + t v) by ``scipy.differentiate.derivative`` against gᵀv,
+    |gᵀv − D_v| ≤ rtol·Σ_i s_i|v_i| + 2·(e_v + rounding_v)
+— no tolerance grows with Σv.  On failure, directions restricted to each block (w_h,
+θ) find the implicated block, whose entries are then checked one by one (bisected
+first when a black-box block is too large) to name the wrong ones.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, NamedTuple
+
+import numpy as np
+from scipy.differentiate import derivative
+from scipy.special import expit
+
+from . import activations
+from .compare import SAFETY, Comparison, compare, entry_name
+from .finite_differences import DEFAULT_BUDGET, _perturbed
+from .network import forward_unchecked, pack
+from .shapes import as_float_array, validate
+
+__all__ = ["FullCheck", "FastCheck", "check_gradient", "check_gradient_blackbox", "fast_check",
+           "network_fast_check", "network_blackbox"]
+
+EPS = np.finfo(np.float64).eps
+ORDER, FACTOR, STEP, ROUND = 4, 2.0, 2.0 ** -7, 4.0
+RTOL_FD, MAXITER, CHUNK = 1e-8, 6, 1 << 16
+_FAST_SIGMA = {"sigmoid": expit, "tanh": np.tanh, "identity": lambda z: z, "relu": lambda z: np.maximum(z, 0.0),
+               "softplus": lambda z: np.logaddexp(0.0, z)}  # the table's σ, vectorised faster
+
+
+class FullCheck(NamedTuple):
+    passed: bool
+    comparison: Comparison
+    reference: np.ndarray  # (P,) derivative-free ∂l/∂p_i, pack order
+    error: np.ndarray      # (P,) error bound used in the tolerance (scipy's error + rounding)
+    status: np.ndarray     # (P,) scipy.differentiate status (0 converged, −2 maxiter, …)
+    nfev: float            # loss-equivalent evaluations: point evaluations / P (+1 forward)
+    evaluations: int       # perturbed-coordinate evaluations in all
+    n_kinks: int           # entries at an exact kink (judged against their subgradient interval)
+    timing: dict
+
+
+class FastCheck(NamedTuple):
+    passed: bool
+    max_excess: float      # max over directions of |gᵀv − D_v| / tolerance (≤ 1 passes)
+    directions: int
+    nfev: int              # calls of the loss, one parameter vector each (fallback included)
+    blocks: dict           # block name → passed (only computed after a failure)
+    failed: tuple          # wrong entries named by the fallback, worst first
+    fallback: FullCheck | None
+    message: str
+
+
+def _sigma(name: str, argument: str):
+    act = activations.get(name, argument=argument)
+    return _FAST_SIGMA.get(act.name, act.sigma), act.kinks
+
+
+def _slope(sigma, z):
+    """|σ(z + δ) − σ(z − δ)| / 2δ: a difference quotient of σ, for tolerance magnitudes."""
+    delta = 1e-4 * np.maximum(1.0, np.abs(z))
+    return np.abs(sigma(z + delta) - sigma(z - delta)) / (2 * delta)
+
+
+class _Incremental:
+    """Loss at p + t·e_i for many (i, t), from one cached forward pass (see module doc)."""
+
+    def __init__(self, X, Y, w_h, theta, hidden, output):
+        (self.sig_h, self.kinks_h), (self.sig_y, self.kinks_y) = _sigma(hidden, "hidden"), _sigma(output, "output")
+        f = forward_unchecked(X, Y, w_h, theta, hidden=hidden, output=output)
+        c = np.ascontiguousarray
+        self.xT, self.pre_hT, self.hT, self.h_barT = c(f.x_bar.T), c(f.pre_h.T), c(f.h.T), c(f.h_bar.T)
+        self.pre_y, self.y, self.theta, self.f = f.pre_y, Y, theta, f
+        self.n, self.m, self.split = X.shape[0], w_h.shape[1], w_h.size
+        self.P = self.split + theta.size
+        S_y, S_h = _slope(self.sig_y, f.pre_y), _slope(self.sig_h, f.pre_h)
+        r = f.y_hat - Y
+        R = (np.abs(f.y_hat) + np.abs(Y) + S_y * (np.abs(f.h_bar) @ np.abs(theta)
+             + (np.abs(theta[:-1]) * S_h * (np.abs(f.x_bar) @ np.abs(w_h))).sum(axis=1)))
+        q = np.maximum(np.abs(r), R) * S_y
+        self.scale = pack(np.abs(f.x_bar).T @ (q[:, None] * np.abs(theta[:-1]) * S_h) / self.n,
+                          q @ np.abs(f.h_bar) / self.n)
+        noise = EPS * (f.l + np.abs(r) * R)
+        self.noise, self.noise_max = float(noise.mean()), float(noise.max())
+        xmax, hmax = np.abs(f.x_bar).max(axis=0), np.abs(f.h_bar).max(axis=0)
+        with np.errstate(divide="ignore"):
+            steps = pack(STEP / (xmax[:, None] * np.maximum(1.0, np.abs(theta[:-1]))), STEP / hmax)
+        self.steps = np.where(np.isfinite(steps), np.minimum(steps, 1e100), STEP)
+
+    def __call__(self, t, i, s=None):
+        """Mean loss (or sample s's loss) at p + t·e_i; t (A, q), i and s (A, 1) or (A,)."""
+        t = np.reshape(t, (np.shape(t)[0], -1))
+        i = np.reshape(i, -1)
+        rows = slice(None) if s is None else np.reshape(s, -1)[:, None]
+        w = i < self.split
+        if w.all() or not w.any():
+            return self._eval(t, i, rows, w.all())
+        out = np.empty(t.shape)
+        for mask, is_w in ((w, True), (~w, False)):
+            out[mask] = self._eval(t[mask], i[mask], rows if s is None else rows[mask], is_w)
+        return out
+
+    def _eval(self, t, i, rows, is_w):
+        single = not isinstance(rows, slice)  # one sample per element: (A, 1) gathers
+        col = (lambda a, j: a[j[:, None], rows]) if single else (lambda a, j: a[j])
+        py, y = (self.pre_y[rows][:, None, :], self.y[rows][:, None, :]) if single else (self.pre_y, self.y)
+        if is_w:
+            k, j = np.divmod(i, self.m)
+            pre_y = self.sig_h(col(self.pre_hT, j)[:, None, :] + t[:, :, None] * col(self.xT, k)[:, None, :])
+            pre_y -= col(self.hT, j)[:, None, :]
+            pre_y *= self.theta[j][:, None, None]
+            pre_y += py
+        else:
+            pre_y = t[:, :, None] * col(self.h_barT, i - self.split)[:, None, :]
+            pre_y += py
+        r = self.sig_y(pre_y)
+        r -= y
+        r *= r
+        return 0.5 * r.mean(axis=-1)
+
+    def kink_distances(self, i, samples=None):
+        """(distance to the nearest kink for t > 0, for t < 0, exact kink at t = 0) per
+        coordinate (per (coordinate, sample) pair with ``samples``), or None if smooth."""
+        if not (self.kinks_h or self.kinks_y):
+            return None
+        rows = slice(None) if samples is None else samples[:, None]
+        take = (lambda a, j: a[j[:, None], rows]) if samples is not None else (lambda a, j: a[j])
+        w = i < self.split
+        k, j = np.divmod(np.where(w, i, 0), self.m)
+        jt = np.where(w, 0, i - self.split)
+        shape = (i.size, self.n if samples is None else 1)
+        pos, neg, at = np.full(shape, np.inf), np.full(shape, np.inf), np.zeros(shape, bool)
+        py = self.pre_y if samples is None else self.pre_y[samples][:, None]
+
+        def add(tstar, moves):  # kinks at t = tstar (where the pre-activation moves)
+            nonlocal pos, neg, at
+            at |= moves & (tstar == 0)
+            pos = np.where(moves & (tstar > 0), np.minimum(pos, tstar), pos)
+            neg = np.where(moves & (tstar < 0), np.minimum(neg, -tstar), neg)
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xk, hb = take(self.xT, k), take(self.h_barT, jt)
+            for kappa in self.kinks_h:  # pre_h_j + t x̄_k = κ
+                add(np.where(w[:, None], (kappa - take(self.pre_hT, j)) / xk, np.inf), w[:, None] & (xk != 0))
+            for kappa in self.kinks_y:
+                # θ_j: pre_y + t h̄_j = κ;  w_h[k, j]: |Δpre_y| ≤ |θ_j|·|t x̄_k| (σ_h 1-Lipschitz), both sides
+                bound = np.abs(kappa - py) / (np.abs(self.theta[j])[:, None] * np.abs(xk))
+                tstar = np.where(w[:, None], bound, (kappa - py) / hb)
+                moves = np.where(w[:, None], (self.theta[j][:, None] != 0) & (xk != 0), hb != 0)
+                add(tstar, moves)
+                add(np.where(w[:, None], -bound, np.inf), moves & w[:, None])
+        return pos.min(axis=1), neg.min(axis=1), at.any(axis=1)
+
+
+def _run(g, n_elem, steps, direction, args, atol):
+    res = derivative(g, np.zeros(n_elem), args=args, initial_step=steps, step_direction=direction,
+                     order=ORDER, step_factor=FACTOR, maxiter=MAXITER, tolerances=dict(rtol=RTOL_FD, atol=atol))
+    n = ORDER // 2
+    # smallest spacing of the final stencil: h0/c^(n−1+nit−1) central; one-sided uses √c and is wider
+    a = steps / FACTOR ** (n - 2 + res.nit + (direction != 0) * (n + 1))
+    return res, a
+
+
+def _coordinates(g, coords, steps, noise, atol, kinks=None) -> tuple:
+    """df, error (+ rounding), status, point evaluations for coordinates ``coords``."""
+    direction = np.zeros(coords.size)
+    if kinks is not None:
+        pos, neg, _ = kinks
+        near = np.minimum(pos, neg) <= 2 * steps
+        direction = np.where(near, np.where(pos >= neg, 1.0, -1.0), 0.0)
+        steps = np.where(near, np.minimum(steps, 0.5 * np.maximum(pos, neg)), steps)
+    res, a = _run(g, coords.size, steps, direction, (coords,), atol)
+    return res.df, res.error + ROUND * noise / a, res.status, int(res.nfev.sum())
+
+
+def _kinked(ev, coords, atol):
+    """Subgradient interval per coordinate at an exact kink: per-sample one-sided derivatives."""
+    n = ev.n
+    ii, ss = np.repeat(coords, n), np.tile(np.arange(n), coords.size)
+    pos, neg, _ = ev.kink_distances(ii, ss)
+    base = ev.steps[ii]
+    out = []
+    for sign, dist in ((1.0, pos), (-1.0, neg)):
+        steps = np.minimum(base, 0.5 * np.where(np.isfinite(dist) & (dist > 0), dist, np.inf))
+        res, a = _run(ev, ii.size, steps, np.full(ii.size, sign), (ii, ss), atol)
+        out.append((res.df, res.error + ROUND * ev.noise_max / a, res.status, int(res.nfev.sum())))
+    (L, eL, sL, nL), (R, eR, sR, nR) = out
+    mean = lambda v: v.reshape(coords.size, n).mean(axis=1)  # noqa: E731
+    lo, hi, err = mean(np.minimum(L, R)), mean(np.maximum(L, R)), mean(np.maximum(eL, eR))
+    status = np.minimum(sL, sR).reshape(coords.size, n).min(axis=1)
+    # compare() allows 2·error: the half-width enters halved so the interval is exact
+    return (lo + hi) / 2, (hi - lo) / 2 / SAFETY + err, status, nL + nR
+
+
+def _full(ev, coords, *, threads, chunk):
+    """Reference and error for ``coords`` of the network (incremental evaluations), chunked and threaded."""
+    atol = 1e-15 * float(ev.scale.max(initial=0.0))
+    pieces = [coords[s:s + chunk] for s in range(0, coords.size, chunk)]
+
+    def work(c):
+        kinks = ev.kink_distances(c)
+        at = kinks[2] if kinks is not None else np.zeros(c.size, bool)
+        parts = _coordinates(ev, c[~at], ev.steps[c[~at]], ev.noise, atol,
+                             None if kinks is None else tuple(k[~at] for k in kinks))
+        out = [np.empty(c.size), np.empty(c.size), np.empty(c.size, int)]
+        for o, v in zip(out, parts[:3]):
+            o[~at] = v
+        nfev = parts[3]
+        if at.any():
+            for o, v in zip(out, (kk := _kinked(ev, c[at], atol))[:3]):
+                o[at] = v
+            nfev += kk[3]
+        return (*out, nfev, int(at.sum()))
+
+    if threads > 1 and len(pieces) > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            done = list(pool.map(work, pieces))
+    else:
+        done = [work(c) for c in pieces]
+    cat = lambda k: np.concatenate([d[k] for d in done]) if done else np.empty(0)  # noqa: E731
+    return cat(0), cat(1), cat(2), sum(d[3] for d in done), sum(d[4] for d in done)
+
+
+def _gradient(grad_w_h, grad_theta, d, m) -> np.ndarray:
+    gw = as_float_array(grad_w_h, "grad_w_h")
+    if gw.shape != (d + 1, m):
+        hint = " (transposed? ∇w_h has the shape of w_h, eq. 11)" if gw.shape == (m, d + 1) else ""
+        raise ValueError(f"grad_w_h: expected shape (d+1, m) = ({d + 1}, {m}), got {gw.shape}{hint}")
+    gt = as_float_array(grad_theta, "grad_theta")
+    if gt.shape != (m + 1,):
+        raise ValueError(f"grad_theta: expected shape (m+1,) = ({m + 1},), got {gt.shape}")
+    return pack(gw, gt)
+
+
+def _problem(x, y, w_h, theta, hidden, output):
+    p = validate(x, y, w_h, theta)
+    return p, _Incremental(np.atleast_2d(p.x), np.atleast_1d(p.y), p.w_h, p.theta, hidden, output)
+
+
+def check_gradient(x, y, w_h, theta, grad_w_h, grad_theta, *, hidden="sigmoid", output="sigmoid",
+                   rtol: float | None = None, threads: int = 2, chunk: int = CHUNK, _coords=None) -> FullCheck:
+    """Check every entry of (∇w_h, ∇θ) of the mean loss over x (one sample (d,) or (n, d)).
+
+    See the module docstring; ``rtol`` is compare's (default 1000·eps of the gradient's dtype)."""
+    t0 = time.perf_counter()
+    p, ev = _problem(x, y, w_h, theta, hidden, output)
+    g = _gradient(grad_w_h, grad_theta, p.dims.d, p.dims.m)
+    t1 = time.perf_counter()
+    coords = np.arange(ev.P) if _coords is None else np.asarray(_coords, dtype=np.intp)
+    ref, err, status, evals, n_kinks = _full(ev, coords, threads=threads, chunk=chunk)
+    t2 = time.perf_counter()
+    cmp = _judge(g[coords], ref, err, ev.scale[coords], rtol, lambda i: entry_name(coords[i], p.dims.d, p.dims.m))
+    timing = dict(setup=t1 - t0, derivatives=t2 - t1, compare=time.perf_counter() - t2)
+    return FullCheck(cmp.passed, cmp, ref, err, status, evals / ev.P + 1, evals, n_kinks, timing)
+
+
+def _judge(g, ref, err, scale, rtol, name) -> Comparison:
+    bad = ~(np.isfinite(ref) & np.isfinite(err))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        return Comparison(False, np.inf, np.inf, np.inf, np.inf, name(i), int(bad.sum()), (name(i),),
+                          rtol or 0.0, f"the loss was not finite near {name(i)}: no reference for {int(bad.sum())} entries")
+    return compare(g, ref, error=err, scale=scale, rtol=rtol, name=name)
+
+
+class _BlackBox:
+    """t, i ↦ mean of f(p0 + t e_i), chunked by :func:`gradcheck.finite_differences._perturbed`."""
+
+    def __init__(self, f, p0, budget):
+        self.f, self.p0, self.budget, self.calls = f, p0, budget, 0
+
+    def __call__(self, t, i):
+        t, i = np.broadcast_arrays(np.reshape(t, (np.shape(t)[0], -1)), np.reshape(i, (-1, 1)))
+        self.calls += t.size
+        return _perturbed(self.f, self.p0, i.ravel(), t.ravel(), self.budget)[0].reshape(t.shape)
+
+
+def _terms_noise(f, p0) -> float:
+    terms = np.asarray(f(p0[None, :]), dtype=np.float64).ravel()
+    return float(EPS * np.abs(terms).mean())
+
+
+def check_gradient_blackbox(f: Callable, p0, grad, *, scale=None, noise: float | None = None, rtol=None,
+                            coords=None, name: Callable[[int], str] | None = None,
+                            budget: int = DEFAULT_BUDGET) -> FullCheck:
+    """Every entry (or ``coords``) of ``grad`` against the derivative of f: (k, P) → (k,) or (k, n)
+    (mean taken), by batched perturbations.  ``noise``: the loss's rounding (default
+    eps·mean |terms of f(p0)|); ``scale``: entry magnitudes (default |reference|)."""
+    t0 = time.perf_counter()
+    p0 = as_float_array(p0, "p0").ravel()
+    g = as_float_array(grad, "grad")
+    if g.shape != p0.shape and g.size != p0.size:
+        raise ValueError(f"grad: expected {p0.size} entries (the size of p0), got shape {g.shape}")
+    g = g.ravel()
+    coords = np.arange(p0.size) if coords is None else np.asarray(coords, dtype=np.intp)
+    noise = _terms_noise(f, p0) if noise is None else float(noise)
+    bb = _BlackBox(f, p0, budget)
+    steps = STEP * np.maximum(1.0, np.abs(p0[coords]))
+    s = None if scale is None else np.broadcast_to(np.asarray(scale, float).ravel(), p0.shape)[coords]
+    ref, err, status, evals = _coordinates(bb, coords, steps, noise, 0.0)
+    t1 = time.perf_counter()
+    cmp = _judge(g[coords], ref, err, s, rtol, (lambda i: name(coords[i])) if name else (lambda i: f"p[{coords[i]}]"))
+    return FullCheck(cmp.passed, cmp, ref, err, status, evals / p0.size + 1, evals, 0,
+                     dict(derivatives=t1 - t0, compare=time.perf_counter() - t1))
+
+
+# ---- fast mode ----------------------------------------------------------------
+
+def _directional(f, p0, V, noise, budget):
+    """D_k = d/dt mean f(p0 + t V_k) for each row of V, with error (+ rounding)."""
+    rows = max(1, budget // max(8 * p0.size, 1))
+    calls = 0
+
+    def g(t, k):
+        nonlocal calls
+        t, k = np.broadcast_arrays(np.reshape(t, (np.shape(t)[0], -1)), np.reshape(k, (-1, 1)))
+        tf, kf, out = t.ravel(), k.ravel(), np.empty(t.size)
+        for a in range(0, tf.size, rows):
+            stack = p0 + tf[a:a + rows, None] * V[kf[a:a + rows]]
+            out[a:a + rows] = np.asarray(f(stack), dtype=np.float64).reshape(len(stack), -1).mean(axis=1)
+        calls += tf.size
+        return out.reshape(t.shape)
+
+    norm = np.linalg.norm(V, axis=1)  # p0 moves by a 2^-7 fraction of max(1, ‖p0‖) at the first step
+    steps = np.where(norm > 0, STEP * max(1.0, float(np.linalg.norm(p0))) / np.maximum(norm, 1e-300), 1.0)
+    res, a = _run(g, V.shape[0], steps, np.zeros(V.shape[0]), (np.arange(V.shape[0]),), 0.0)
+    return res.df, res.error + ROUND * noise / a, calls
+
+
+def _directions_pass(f, p0, g, s, V, noise, rtol, budget):
+    D, err, calls = _directional(f, p0, V, noise, budget)
+    tol = rtol * (np.abs(V) @ s) + SAFETY * err
+    diff = np.abs(V @ g - D)
+    excess = np.where(diff == 0, 0.0, diff / tol)
+    return float(excess.max(initial=0.0)), calls
+
+
+def fast_check(f: Callable, p0, grad, *, directions: int = 8, seed: int = 0, blocks: dict | None = None,
+               scale=None, noise: float | None = None, rtol: float | None = None,
+               per_entry: Callable | None = None, name: Callable[[int], str] | None = None,
+               max_entries: int = 4096, budget: int = DEFAULT_BUDGET) -> FastCheck:
+    """Directional check of ``grad`` along ``directions`` signed Gaussian directions (module doc).
+
+    ``blocks``: name → slice of p (default one block 'p').  On failure the failing blocks
+    are found and their entries checked by ``per_entry(coords) → FullCheck`` (default: the
+    black-box check, after bisecting blocks larger than ``max_entries``)."""
+    p0 = as_float_array(p0, "p0").ravel()
+    g = as_float_array(grad, "grad").ravel()
+    if g.size != p0.size:
+        raise ValueError(f"grad: expected {p0.size} entries (the size of p0), got {g.size}")
+    if directions < 1:
+        raise ValueError(f"directions: expected a positive integer, got {directions}")
+    rtol = 1000 * EPS if rtol is None else rtol
+    s = np.abs(g) if scale is None else np.broadcast_to(np.asarray(scale, float).ravel(), p0.shape)
+    noise = _terms_noise(f, p0) if noise is None else float(noise)
+    rng = np.random.default_rng(seed)
+    V = rng.standard_normal((directions, p0.size))
+    excess, calls = _directions_pass(f, p0, g, s, V, noise, rtol, budget)
+    if excess <= 1:
+        return FastCheck(True, excess, directions, calls, {}, (), None, "")
+    blocks = blocks or {"p": slice(0, p0.size)}
+    bisect = per_entry is None
+    per_entry = per_entry or (lambda c: check_gradient_blackbox(f, p0, g, scale=scale, noise=noise, rtol=rtol,
+                                                                 coords=c, name=name, budget=budget))
+    status, failed, fallback = {}, [], None
+
+    def restricted(lo, hi, k):
+        nonlocal calls
+        W = np.zeros((k, p0.size))
+        W[:, lo:hi] = rng.standard_normal((k, hi - lo))
+        e, c = _directions_pass(f, p0, g, s, W, noise, rtol, budget)
+        calls += c
+        return e <= 1
+
+    for label, sl in blocks.items():
+        lo, hi, _ = sl.indices(p0.size)
+        status[label] = restricted(lo, hi, directions)
+        if status[label]:
+            continue
+        ranges = [(lo, hi)]
+        while bisect and ranges and ranges[0][1] - ranges[0][0] > max_entries:
+            a, b = ranges.pop(0)  # black box: narrow the first failing range down by halves
+            mid = (a + b) // 2
+            ranges[:0] = [r for r in ((a, mid), (mid, b)) if not restricted(*r, 2)]
+        if ranges:
+            fallback = per_entry(np.arange(*ranges[0]))
+            failed += list(fallback.comparison.failed)
+            calls += int(np.ceil(fallback.nfev))
+    narrowed = "" if not failed else f"; wrong entries: {', '.join(failed[:10])}"
+    message = f"directional derivatives disagree (worst {excess:.3g}× the tolerance); failing blocks: " \
+              f"{', '.join(k for k, v in status.items() if not v) or 'none found'}{narrowed}"
+    return FastCheck(False, excess, directions, calls, status, tuple(failed), fallback, message)
+
+
+def network_blackbox(x, y, w_h, theta, *, hidden="sigmoid", output="sigmoid"):
+    """(f, p0, blocks, scale, noise) for the network as a black box f: (k, P) → (k, n)."""
+    from .finite_differences import network_loss
+    f, p0 = network_loss(x, y, w_h, theta, hidden=hidden, output=output)
+    p, ev = _problem(x, y, w_h, theta, hidden, output)
+    return f, p0, {"w_h": slice(0, ev.split), "theta": slice(ev.split, ev.P)}, ev.scale, ev.noise
+
+
+def network_fast_check(x, y, w_h, theta, grad_w_h, grad_theta, *, hidden="sigmoid", output="sigmoid",
+                       directions: int = 8, seed: int = 0, rtol: float | None = None, threads: int = 2) -> FastCheck:
+    """:func:`fast_check` on the network's loss as a black box; failing blocks are then
+    checked entry by entry with the incremental :func:`check_gradient`."""
+    f, p0, blocks, scale, noise = network_blackbox(x, y, w_h, theta, hidden=hidden, output=output)
+    p = validate(x, y, w_h, theta)
+    g = _gradient(grad_w_h, grad_theta, p.dims.d, p.dims.m)
+
+    def per_entry(coords):
+        return check_gradient(x, y, w_h, theta, grad_w_h, grad_theta, hidden=hidden, output=output,
+                              rtol=rtol, threads=threads, _coords=coords)
+    return fast_check(f, p0, g, directions=directions, seed=seed, blocks=blocks, scale=scale, noise=noise,
+                      rtol=rtol, per_entry=per_entry, max_entries=p0.size)
