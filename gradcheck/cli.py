@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
     v.add_argument("--out", default="reports", help="output folder (default: reports)")
     v.set_defaults(run=_cmd_verify)
+    from .mutants_cli import add_parsers as add_mutants_parsers  # mutants, sensitivity
+    add_mutants_parsers(sub)
+    from .grading.command import add_grade_parser
+    add_grade_parser(sub)
     return parser
 
 

@@ -25,12 +25,7 @@ subgradients — passes.
 **Black box** (:func:`check_gradient_blackbox`): the same, for any f: (k, P) → (k,)
 or (k, n), with perturbed rows built by :mod:`gradcheck.finite_differences`.
 
-**Fast mode** (:func:`fast_check`, :func:`network_fast_check`): K signed Gaussian
-directions v; D_v = d/dt l(p + t v) by ``scipy.differentiate.derivative`` against gᵀv,
-    |gᵀv − D_v| ≤ rtol·Σ_i s_i|v_i| + 2·(e_v + rounding_v)
-— no tolerance grows with Σv.  On failure, directions restricted to each block (w_h,
-θ) find the implicated block, whose entries are then checked one by one (bisected
-first when a black-box block is too large) to name the wrong ones.
+**Fast mode** for very large networks: :mod:`gradcheck.fast_mode` (re-exported here).
 """
 from __future__ import annotations
 
@@ -54,8 +49,22 @@ __all__ = ["FullCheck", "FastCheck", "check_gradient", "check_gradient_blackbox"
 EPS = np.finfo(np.float64).eps
 ORDER, FACTOR, STEP, ROUND = 4, 2.0, 2.0 ** -7, 4.0
 RTOL_FD, MAXITER, CHUNK = 1e-8, 6, 1 << 16
-_FAST_SIGMA = {"sigmoid": expit, "tanh": np.tanh, "identity": lambda z: z, "relu": lambda z: np.maximum(z, 0.0),
-               "softplus": lambda z: np.logaddexp(0.0, z)}  # the table's σ, vectorised faster
+
+
+def _sech(z):
+    e = np.exp(-np.abs(z))
+    return 2 * e / (1 + e * e)
+
+
+# σ(z + δ) − σ(z) without cancellation (exact identities of σ, no derivative): the loss
+# difference l(p + t e_i) − l(p) is then computed to a few ulps of itself
+_DELTA = {
+    "sigmoid": lambda z, dz: -np.expm1(-dz) * expit(z + dz) * expit(-z),
+    "tanh": lambda z, dz: np.sinh(dz) * _sech(z + dz) * _sech(z),
+    "softplus": lambda z, dz: np.log1p(expit(z) * np.expm1(dz)),
+    "identity": lambda z, dz: dz + 0.0 * z,
+    "relu": lambda z, dz: np.where(z > 0, np.maximum(dz, -z), np.maximum(z + dz, 0.0)),
+}
 
 
 class FullCheck(NamedTuple):
@@ -70,83 +79,77 @@ class FullCheck(NamedTuple):
     timing: dict
 
 
-class FastCheck(NamedTuple):
-    passed: bool
-    max_excess: float      # max over directions of |gᵀv − D_v| / tolerance (≤ 1 passes)
-    directions: int
-    nfev: int              # calls of the loss, one parameter vector each (fallback included)
-    blocks: dict           # block name → passed (only computed after a failure)
-    failed: tuple          # wrong entries named by the fallback, worst first
-    fallback: FullCheck | None
-    message: str
-
-
 def _sigma(name: str, argument: str):
     act = activations.get(name, argument=argument)
-    return _FAST_SIGMA.get(act.name, act.sigma), act.kinks
+    return act.sigma, _DELTA[act.name], act.kinks
 
 
-def _slope(sigma, z):
-    """|σ(z + δ) − σ(z − δ)| / 2δ: a difference quotient of σ, for tolerance magnitudes."""
+def _slope(delta_sigma, z):
+    """|σ(z + δ) − σ(z − δ)| / 2δ, a difference quotient of σ (cancellation-free, so right in
+    saturation too), for tolerance magnitudes only."""
     delta = 1e-4 * np.maximum(1.0, np.abs(z))
-    return np.abs(sigma(z + delta) - sigma(z - delta)) / (2 * delta)
+    return np.abs(delta_sigma(z - delta, 2 * delta)) / (2 * delta)
 
 
 class _Incremental:
     """Loss at p + t·e_i for many (i, t), from one cached forward pass (see module doc)."""
 
     def __init__(self, X, Y, w_h, theta, hidden, output):
-        (self.sig_h, self.kinks_h), (self.sig_y, self.kinks_y) = _sigma(hidden, "hidden"), _sigma(output, "output")
+        self.sig_h, self.d_h, self.kinks_h = _sigma(hidden, "hidden")
+        self.sig_y, self.d_y, self.kinks_y = _sigma(output, "output")
         f = forward_unchecked(X, Y, w_h, theta, hidden=hidden, output=output)
         c = np.ascontiguousarray
         self.xT, self.pre_hT, self.hT, self.h_barT = c(f.x_bar.T), c(f.pre_h.T), c(f.h.T), c(f.h_bar.T)
-        self.pre_y, self.y, self.theta, self.f = f.pre_y, Y, theta, f
+        self.pre_y, self.r, self.theta, self.f = f.pre_y, f.y_hat - Y, theta, f
         self.n, self.m, self.split = X.shape[0], w_h.shape[1], w_h.size
         self.P = self.split + theta.size
-        S_y, S_h = _slope(self.sig_y, f.pre_y), _slope(self.sig_h, f.pre_h)
+        S_y, S_h = _slope(self.d_y, f.pre_y), _slope(self.d_h, f.pre_h)
         r = f.y_hat - Y
         R = (np.abs(f.y_hat) + np.abs(Y) + S_y * (np.abs(f.h_bar) @ np.abs(theta)
              + (np.abs(theta[:-1]) * S_h * (np.abs(f.x_bar) @ np.abs(w_h))).sum(axis=1)))
         q = np.maximum(np.abs(r), R) * S_y
         self.scale = pack(np.abs(f.x_bar).T @ (q[:, None] * np.abs(theta[:-1]) * S_h) / self.n,
                           q @ np.abs(f.h_bar) / self.n)
-        noise = EPS * (f.l + np.abs(r) * R)
-        self.noise, self.noise_max = float(noise.mean()), float(noise.max())
+        # rounding of Δl(t) = l(p + t e_i) − l(p) = Δŷ (r + Δŷ/2), each factor to a few ulps (the
+        # rounded argument of σ adds eps·|pre|): ≤ c·eps·|Δl(t)|, |Δl(t)| ≤ |t|·mean_s (|r| + |Δŷ|/2)·|∂ŷ/∂p_i|,
+        # |Δŷ| ≤ S_y·STEP + STEP² (|σ''| ≤ 2; STEP for a kinked σ_y) since |Δpre_y| ≤ STEP by the
+        # steps below; the order-4 stencils have Σ|w_q t_q| ≤ 2 (central), ≲ 10 (one-sided)
+        q_r = (np.abs(r) + (STEP if self.kinks_y else S_y * STEP + STEP ** 2)) * S_y
+        c = 16 * (4 + np.abs(f.pre_h).max(initial=0) + np.abs(f.pre_y).max(initial=0))
+        self.rounding = c * EPS * pack(np.abs(f.x_bar).T @ (q_r[:, None] * np.abs(theta[:-1]) * S_h) / self.n,
+                                       q_r @ np.abs(f.h_bar) / self.n)
+        self.noise_full = float(np.mean(EPS * (f.l + np.abs(r) * R)))  # a whole forward pass's rounding
         xmax, hmax = np.abs(f.x_bar).max(axis=0), np.abs(f.h_bar).max(axis=0)
         with np.errstate(divide="ignore"):
             steps = pack(STEP / (xmax[:, None] * np.maximum(1.0, np.abs(theta[:-1]))), STEP / hmax)
         self.steps = np.where(np.isfinite(steps), np.minimum(steps, 1e100), STEP)
 
     def __call__(self, t, i, s=None):
-        """Mean loss (or sample s's loss) at p + t·e_i; t (A, q), i and s (A, 1) or (A,)."""
-        t = np.reshape(t, (np.shape(t)[0], -1))
+        """l(p + t·e_i) − l(p), mean over samples (or sample s's); t (A, q), i and s (A, 1) or (A,)."""
+        shape = np.shape(t)
+        t = np.reshape(t, (shape[0], -1))
         i = np.reshape(i, -1)
         rows = slice(None) if s is None else np.reshape(s, -1)[:, None]
         w = i < self.split
         if w.all() or not w.any():
-            return self._eval(t, i, rows, w.all())
+            return self._eval(t, i, rows, w.all()).reshape(shape)
         out = np.empty(t.shape)
         for mask, is_w in ((w, True), (~w, False)):
             out[mask] = self._eval(t[mask], i[mask], rows if s is None else rows[mask], is_w)
-        return out
+        return out.reshape(shape)
 
     def _eval(self, t, i, rows, is_w):
         single = not isinstance(rows, slice)  # one sample per element: (A, 1) gathers
         col = (lambda a, j: a[j[:, None], rows]) if single else (lambda a, j: a[j])
-        py, y = (self.pre_y[rows][:, None, :], self.y[rows][:, None, :]) if single else (self.pre_y, self.y)
+        py, r = (self.pre_y[rows][:, None, :], self.r[rows][:, None, :]) if single else (self.pre_y, self.r)
         if is_w:
             k, j = np.divmod(i, self.m)
-            pre_y = self.sig_h(col(self.pre_hT, j)[:, None, :] + t[:, :, None] * col(self.xT, k)[:, None, :])
-            pre_y -= col(self.hT, j)[:, None, :]
-            pre_y *= self.theta[j][:, None, None]
-            pre_y += py
+            d_pre_y = self.d_h(col(self.pre_hT, j)[:, None, :], t[:, :, None] * col(self.xT, k)[:, None, :])
+            d_pre_y *= self.theta[j][:, None, None]
         else:
-            pre_y = t[:, :, None] * col(self.h_barT, i - self.split)[:, None, :]
-            pre_y += py
-        r = self.sig_y(pre_y)
-        r -= y
-        r *= r
-        return 0.5 * r.mean(axis=-1)
+            d_pre_y = t[:, :, None] * col(self.h_barT, i - self.split)[:, None, :]
+        d_y = self.d_y(py, d_pre_y)
+        return (d_y * (r + 0.5 * d_y)).mean(axis=-1)
 
     def kink_distances(self, i, samples=None):
         """(distance to the nearest kink for t > 0, for t < 0, exact kink at t = 0) per
@@ -191,8 +194,9 @@ def _run(g, n_elem, steps, direction, args, atol):
     return res, a
 
 
-def _coordinates(g, coords, steps, noise, atol, kinks=None) -> tuple:
-    """df, error (+ rounding), status, point evaluations for coordinates ``coords``."""
+def _coordinates(g, coords, steps, atol, *, noise=0.0, rounding=0.0, kinks=None) -> tuple:
+    """df, error, status, point evaluations for ``coords``; the error adds the rounding:
+    ROUND·noise/a for an absolute noise in g (black box), or ``rounding`` (×5 one-sided)."""
     direction = np.zeros(coords.size)
     if kinks is not None:
         pos, neg, _ = kinks
@@ -200,7 +204,8 @@ def _coordinates(g, coords, steps, noise, atol, kinks=None) -> tuple:
         direction = np.where(near, np.where(pos >= neg, 1.0, -1.0), 0.0)
         steps = np.where(near, np.minimum(steps, 0.5 * np.maximum(pos, neg)), steps)
     res, a = _run(g, coords.size, steps, direction, (coords,), atol)
-    return res.df, res.error + ROUND * noise / a, res.status, int(res.nfev.sum())
+    err = res.error + ROUND * noise / a + rounding * np.where(direction != 0, 5.0, 1.0)
+    return res.df, err, res.status, int(res.nfev.sum())
 
 
 def _kinked(ev, coords, atol):
@@ -213,7 +218,7 @@ def _kinked(ev, coords, atol):
     for sign, dist in ((1.0, pos), (-1.0, neg)):
         steps = np.minimum(base, 0.5 * np.where(np.isfinite(dist) & (dist > 0), dist, np.inf))
         res, a = _run(ev, ii.size, steps, np.full(ii.size, sign), (ii, ss), atol)
-        out.append((res.df, res.error + ROUND * ev.noise_max / a, res.status, int(res.nfev.sum())))
+        out.append((res.df, res.error + 5 * n * ev.rounding[ii], res.status, int(res.nfev.sum())))
     (L, eL, sL, nL), (R, eR, sR, nR) = out
     mean = lambda v: v.reshape(coords.size, n).mean(axis=1)  # noqa: E731
     lo, hi, err = mean(np.minimum(L, R)), mean(np.maximum(L, R)), mean(np.maximum(eL, eR))
@@ -230,8 +235,8 @@ def _full(ev, coords, *, threads, chunk):
     def work(c):
         kinks = ev.kink_distances(c)
         at = kinks[2] if kinks is not None else np.zeros(c.size, bool)
-        parts = _coordinates(ev, c[~at], ev.steps[c[~at]], ev.noise, atol,
-                             None if kinks is None else tuple(k[~at] for k in kinks))
+        parts = _coordinates(ev, c[~at], ev.steps[c[~at]], atol, rounding=ev.rounding[c[~at]],
+                             kinks=None if kinks is None else tuple(k[~at] for k in kinks))
         out = [np.empty(c.size), np.empty(c.size), np.empty(c.size, int)]
         for o, v in zip(out, parts[:3]):
             o[~at] = v
@@ -300,7 +305,7 @@ class _BlackBox:
         self.f, self.p0, self.budget, self.calls = f, p0, budget, 0
 
     def __call__(self, t, i):
-        t, i = np.broadcast_arrays(np.reshape(t, (np.shape(t)[0], -1)), np.reshape(i, (-1, 1)))
+        t, i = np.broadcast_arrays(t, np.reshape(i, np.shape(i) + (1,) * (np.ndim(t) - np.ndim(i))))
         self.calls += t.size
         return _perturbed(self.f, self.p0, i.ravel(), t.ravel(), self.budget)[0].reshape(t.shape)
 
@@ -327,119 +332,11 @@ def check_gradient_blackbox(f: Callable, p0, grad, *, scale=None, noise: float |
     bb = _BlackBox(f, p0, budget)
     steps = STEP * np.maximum(1.0, np.abs(p0[coords]))
     s = None if scale is None else np.broadcast_to(np.asarray(scale, float).ravel(), p0.shape)[coords]
-    ref, err, status, evals = _coordinates(bb, coords, steps, noise, 0.0)
+    ref, err, status, evals = _coordinates(bb, coords, steps, 0.0, noise=noise)
     t1 = time.perf_counter()
     cmp = _judge(g[coords], ref, err, s, rtol, (lambda i: name(coords[i])) if name else (lambda i: f"p[{coords[i]}]"))
     return FullCheck(cmp.passed, cmp, ref, err, status, evals / p0.size + 1, evals, 0,
                      dict(derivatives=t1 - t0, compare=time.perf_counter() - t1))
 
 
-# ---- fast mode ----------------------------------------------------------------
-
-def _directional(f, p0, V, noise, budget):
-    """D_k = d/dt mean f(p0 + t V_k) for each row of V, with error (+ rounding)."""
-    rows = max(1, budget // max(8 * p0.size, 1))
-    calls = 0
-
-    def g(t, k):
-        nonlocal calls
-        t, k = np.broadcast_arrays(np.reshape(t, (np.shape(t)[0], -1)), np.reshape(k, (-1, 1)))
-        tf, kf, out = t.ravel(), k.ravel(), np.empty(t.size)
-        for a in range(0, tf.size, rows):
-            stack = p0 + tf[a:a + rows, None] * V[kf[a:a + rows]]
-            out[a:a + rows] = np.asarray(f(stack), dtype=np.float64).reshape(len(stack), -1).mean(axis=1)
-        calls += tf.size
-        return out.reshape(t.shape)
-
-    norm = np.linalg.norm(V, axis=1)  # p0 moves by a 2^-7 fraction of max(1, ‖p0‖) at the first step
-    steps = np.where(norm > 0, STEP * max(1.0, float(np.linalg.norm(p0))) / np.maximum(norm, 1e-300), 1.0)
-    res, a = _run(g, V.shape[0], steps, np.zeros(V.shape[0]), (np.arange(V.shape[0]),), 0.0)
-    return res.df, res.error + ROUND * noise / a, calls
-
-
-def _directions_pass(f, p0, g, s, V, noise, rtol, budget):
-    D, err, calls = _directional(f, p0, V, noise, budget)
-    tol = rtol * (np.abs(V) @ s) + SAFETY * err
-    diff = np.abs(V @ g - D)
-    excess = np.where(diff == 0, 0.0, diff / tol)
-    return float(excess.max(initial=0.0)), calls
-
-
-def fast_check(f: Callable, p0, grad, *, directions: int = 8, seed: int = 0, blocks: dict | None = None,
-               scale=None, noise: float | None = None, rtol: float | None = None,
-               per_entry: Callable | None = None, name: Callable[[int], str] | None = None,
-               max_entries: int = 4096, budget: int = DEFAULT_BUDGET) -> FastCheck:
-    """Directional check of ``grad`` along ``directions`` signed Gaussian directions (module doc).
-
-    ``blocks``: name → slice of p (default one block 'p').  On failure the failing blocks
-    are found and their entries checked by ``per_entry(coords) → FullCheck`` (default: the
-    black-box check, after bisecting blocks larger than ``max_entries``)."""
-    p0 = as_float_array(p0, "p0").ravel()
-    g = as_float_array(grad, "grad").ravel()
-    if g.size != p0.size:
-        raise ValueError(f"grad: expected {p0.size} entries (the size of p0), got {g.size}")
-    if directions < 1:
-        raise ValueError(f"directions: expected a positive integer, got {directions}")
-    rtol = 1000 * EPS if rtol is None else rtol
-    s = np.abs(g) if scale is None else np.broadcast_to(np.asarray(scale, float).ravel(), p0.shape)
-    noise = _terms_noise(f, p0) if noise is None else float(noise)
-    rng = np.random.default_rng(seed)
-    V = rng.standard_normal((directions, p0.size))
-    excess, calls = _directions_pass(f, p0, g, s, V, noise, rtol, budget)
-    if excess <= 1:
-        return FastCheck(True, excess, directions, calls, {}, (), None, "")
-    blocks = blocks or {"p": slice(0, p0.size)}
-    bisect = per_entry is None
-    per_entry = per_entry or (lambda c: check_gradient_blackbox(f, p0, g, scale=scale, noise=noise, rtol=rtol,
-                                                                 coords=c, name=name, budget=budget))
-    status, failed, fallback = {}, [], None
-
-    def restricted(lo, hi, k):
-        nonlocal calls
-        W = np.zeros((k, p0.size))
-        W[:, lo:hi] = rng.standard_normal((k, hi - lo))
-        e, c = _directions_pass(f, p0, g, s, W, noise, rtol, budget)
-        calls += c
-        return e <= 1
-
-    for label, sl in blocks.items():
-        lo, hi, _ = sl.indices(p0.size)
-        status[label] = restricted(lo, hi, directions)
-        if status[label]:
-            continue
-        ranges = [(lo, hi)]
-        while bisect and ranges and ranges[0][1] - ranges[0][0] > max_entries:
-            a, b = ranges.pop(0)  # black box: narrow the first failing range down by halves
-            mid = (a + b) // 2
-            ranges[:0] = [r for r in ((a, mid), (mid, b)) if not restricted(*r, 2)]
-        if ranges:
-            fallback = per_entry(np.arange(*ranges[0]))
-            failed += list(fallback.comparison.failed)
-            calls += int(np.ceil(fallback.nfev))
-    narrowed = "" if not failed else f"; wrong entries: {', '.join(failed[:10])}"
-    message = f"directional derivatives disagree (worst {excess:.3g}× the tolerance); failing blocks: " \
-              f"{', '.join(k for k, v in status.items() if not v) or 'none found'}{narrowed}"
-    return FastCheck(False, excess, directions, calls, status, tuple(failed), fallback, message)
-
-
-def network_blackbox(x, y, w_h, theta, *, hidden="sigmoid", output="sigmoid"):
-    """(f, p0, blocks, scale, noise) for the network as a black box f: (k, P) → (k, n)."""
-    from .finite_differences import network_loss
-    f, p0 = network_loss(x, y, w_h, theta, hidden=hidden, output=output)
-    p, ev = _problem(x, y, w_h, theta, hidden, output)
-    return f, p0, {"w_h": slice(0, ev.split), "theta": slice(ev.split, ev.P)}, ev.scale, ev.noise
-
-
-def network_fast_check(x, y, w_h, theta, grad_w_h, grad_theta, *, hidden="sigmoid", output="sigmoid",
-                       directions: int = 8, seed: int = 0, rtol: float | None = None, threads: int = 2) -> FastCheck:
-    """:func:`fast_check` on the network's loss as a black box; failing blocks are then
-    checked entry by entry with the incremental :func:`check_gradient`."""
-    f, p0, blocks, scale, noise = network_blackbox(x, y, w_h, theta, hidden=hidden, output=output)
-    p = validate(x, y, w_h, theta)
-    g = _gradient(grad_w_h, grad_theta, p.dims.d, p.dims.m)
-
-    def per_entry(coords):
-        return check_gradient(x, y, w_h, theta, grad_w_h, grad_theta, hidden=hidden, output=output,
-                              rtol=rtol, threads=threads, _coords=coords)
-    return fast_check(f, p0, g, directions=directions, seed=seed, blocks=blocks, scale=scale, noise=noise,
-                      rtol=rtol, per_entry=per_entry, max_entries=p0.size)
+from .fast_mode import FastCheck, fast_check, network_blackbox, network_fast_check  # noqa: E402  (re-export)

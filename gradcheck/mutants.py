@@ -81,6 +81,7 @@ class MutantsReport(NamedTuple):
     seed: int
     examples: int
     activations: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]   # the (hidden, output) pairs run
     mutants: tuple[MutantResult, ...]
     control: VerifyReport        # the right formulas, every property and pair
     seconds: float
@@ -92,8 +93,14 @@ def _kill(run: PropertyRun, prop) -> Kill:
     return Kill(prop.name, prop.equation, prop.oracle, f.example_index, f.message, f.worst, f.problem)
 
 
-def _pairs(acts):
-    return list(itertools.product(acts, acts))
+def _pairs(acts, pairs=None):
+    """Every (hidden, output) pair of ``acts``, or the given ``pairs`` (validated)."""
+    if pairs is None:
+        return list(itertools.product(acts, acts))
+    chosen = [tuple(activations.get(a, argument="pairs").name for a in pair) for pair in pairs]
+    if not chosen or any(len(pair) != 2 for pair in chosen):
+        raise ValueError(f"pairs: expected (hidden, output) name pairs, got {pairs!r}")
+    return chosen
 
 
 def _first_kill(F, hidden, output, order, *, examples, seed):
@@ -106,24 +113,13 @@ def _first_kill(F, hidden, output, order, *, examples, seed):
 
 
 def run_mutant(mistake, *, activation_names: Iterable[str] | None = None, examples: int = 10, seed: int = 0,
-               shrink: bool = True, all_killers: bool = False, properties=PROPERTIES) -> MutantResult:
+               shrink: bool = True, all_killers: bool = False, properties=PROPERTIES, pairs=None) -> MutantResult:
     """Kill one mistake on every activation pair (see the module docstring)."""
     m, acts = mistakes.get(mistake), _activations(activation_names)
     _check_examples(examples)
     F, start = mistakes.formula_set(m), time.perf_counter()
-    killers: list[str] = []
-    pairs = []
-    equivalent = m.equivalent_when or (lambda h, o: False)
-    for hidden, output in _pairs(acts):
-        order = [by_name(k) for k in killers] + [p for p in properties if p.name not in killers]
-        if equivalent(hidden, output):
-            pairs.append(_confirm_equivalent(F, hidden, output, order[:1], examples=examples, seed=seed))
-            continue
-        kill, n = _first_kill(F, hidden, output, order, examples=examples, seed=seed)
-        if kill and kill.property not in killers:
-            killers.append(kill.property)
-        pairs.append(PairResult(hidden, output, "killed" if kill else "survived", kill, n))
-    first = next((p for p in pairs if p.status == "killed"), None)
+    results, killers = _sweep(F, m, _pairs(acts, pairs), properties, examples=examples, seed=seed)
+    first = next((r for r in results if r.status == "killed"), None)
     shrunk = all_ = None
     if first and shrink:
         prop = by_name(first.kill.property)
@@ -132,8 +128,25 @@ def run_mutant(mistake, *, activation_names: Iterable[str] | None = None, exampl
     if first and all_killers:
         all_ = tuple(p.name for p in properties if not run_property(
             p, F, hidden=first.hidden, output=first.output, examples=examples, seed=seed, shrink=False).passed)
-    return MutantResult(m.id, m.description, m.equation, m.factor, _status(pairs), tuple(pairs), tuple(killers),
+    return MutantResult(m.id, m.description, m.equation, m.factor, _status(results), tuple(results), tuple(killers),
                         all_, shrunk, time.perf_counter() - start)
+
+
+def _sweep(F, m, pairs, properties, *, examples, seed):
+    """Per pair, the first killing property (earlier killers first); (PairResults, killers in order)."""
+    killers: list[str] = []
+    results = []
+    equivalent = m.equivalent_when or (lambda h, o: False)
+    for hidden, output in pairs:
+        order = [by_name(k) for k in killers] + [p for p in properties if p.name not in killers]
+        if equivalent(hidden, output):
+            results.append(_confirm_equivalent(F, hidden, output, order[:1], examples=examples, seed=seed))
+            continue
+        kill, n = _first_kill(F, hidden, output, order, examples=examples, seed=seed)
+        if kill and kill.property not in killers:
+            killers.append(kill.property)
+        results.append(PairResult(hidden, output, "killed" if kill else "survived", kill, n))
+    return results, killers
 
 
 def _status(pairs) -> str:
@@ -153,11 +166,11 @@ def _confirm_equivalent(F, hidden, output, props, *, examples, seed) -> PairResu
     return PairResult(hidden, output, "equivalent", None, len(props))
 
 
-def run_control(prop_name: str, *, activation_names=None, examples: int = 10, seed: int = 0):
+def run_control(prop_name: str, *, activation_names=None, examples: int = 10, seed: int = 0, pairs=None):
     """The right formulas (a clone made by the same machinery) through one property on every pair."""
     prop, acts = by_name(prop_name), _activations(activation_names)
     F = mistakes.formula_set(None)
-    runs = [run_property(prop, F, hidden=h, output=o, examples=examples, seed=seed) for h, o in _pairs(acts)]
+    runs = [run_property(prop, F, hidden=h, output=o, examples=examples, seed=seed) for h, o in _pairs(acts, pairs)]
     return _summarise(prop, runs)
 
 
@@ -175,24 +188,28 @@ def _check_examples(examples):
 
 def mutants(*, activation_names: Iterable[str] | None = None, examples: int = 10, seed: int = 0,
             ids: Iterable[str] | None = None, all_killers: bool = False, jobs: int | None = None,
-            control: bool = True, progress=None) -> MutantsReport:
+            control: bool | Iterable[str] = True, shrink: bool = True, pairs=None, progress=None) -> MutantsReport:
     """Every catalogue mistake (or ``ids``) against every property, plus the control run.
 
-    ``jobs`` worker processes (default: the CPU count); ``progress`` sees each
+    ``pairs`` replaces the product of the activations by an explicit list of
+    (hidden, output) pairs.  ``control``: True runs the right formulas through every property, False
+    through none, an iterable of property names through those.  ``jobs`` worker
+    processes (default: the CPU count); ``progress`` sees each
     :class:`MutantResult` (and each control :class:`CheckSummary`) as it ends.
     """
     acts = _activations(activation_names)
     _check_examples(examples)
     chosen = [mistakes.get(i).id for i in (ids if ids is not None else mistakes.ids())]
+    if jobs is not None and not (isinstance(jobs, int) and not isinstance(jobs, bool) and jobs >= 1):
+        raise ValueError(f"jobs: expected a positive integer or None, got {jobs!r}")
     jobs = jobs or os.cpu_count() or 1
-    if not (isinstance(jobs, int) and jobs >= 1):
-        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
     start = time.perf_counter()
-    kw = dict(activation_names=acts, examples=examples, seed=seed)
+    kw = dict(activation_names=acts, examples=examples, seed=seed, pairs=None if pairs is None else _pairs(acts, pairs))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_control, p.name, **kw) for p in (PROPERTIES if control else ())]
+        names = [p.name for p in PROPERTIES] if control is True else [] if control is False else list(control)
+        futures = [pool.submit(run_control, by_name(n).name, **kw) for n in names]
         n_checks = len(futures)
-        futures += [pool.submit(run_mutant, i, all_killers=all_killers, **kw) for i in chosen]
+        futures += [pool.submit(run_mutant, i, all_killers=all_killers, shrink=shrink, **kw) for i in chosen]
         for future in as_completed(futures):
             if progress:
                 progress(future.result())
@@ -200,4 +217,5 @@ def mutants(*, activation_names: Iterable[str] | None = None, examples: int = 10
     checks, results = tuple(results[:n_checks]), tuple(results[n_checks:])
     ctrl = VerifyReport(all(c.passed for c in checks), seed, examples, acts, checks)
     passed = ctrl.passed and all(r.ok for r in results)
-    return MutantsReport(passed, seed, examples, acts, results, ctrl, time.perf_counter() - start, jobs)
+    return MutantsReport(passed, seed, examples, acts, tuple(_pairs(acts, pairs)), results, ctrl,
+                         time.perf_counter() - start, jobs)

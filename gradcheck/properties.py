@@ -108,6 +108,34 @@ def _vs_autodiff(which):
     return check
 
 
+KINK_MARGIN = 1e-3  # as gradcheck.strategies.problems' default kink_margin
+
+
+def _mirrored(p: Problem):
+    """p with θ ↦ −θ (pre_y ↦ −pre_y) and p with w_h ↦ −w_h (pre_h ↦ −pre_h): every unit of that
+    layer on the other side of its kink, so inactive ReLU units are checked as often as active ones
+    (a dropped σ' shows only where σ' ≠ 1).  A mirror whose kinked pre-activations come closer to a
+    kink than KINK_MARGIN is left out."""
+    for label, q in (("θ ↦ −θ: ", p._replace(theta=-p.theta)), ("w_h ↦ −w_h: ", p._replace(w_h=-p.w_h))):
+        f = _fwd(q)
+        near = [f.pre_h] * bool(activations.get(q.hidden).kinks) + [f.pre_y] * bool(activations.get(q.output).kinks)
+        if all(np.min(np.abs(v)) >= KINK_MARGIN for v in near):
+            yield label, q
+
+
+def _both_sides(F, p):
+    """eq. (6) and (11) against autodiff on p's two mirrors (see :func:`_mirrored`)."""
+    results = []
+    for label, q in _mirrored(p):
+        a, r = _analytic(F, q), autodiff.gradients(q.x, q.y, q.w_h, q.theta, **q.kwargs)
+        s = gradient_scale(q.x, q.y, q.w_h, q.theta, **q.kwargs)
+        results.append(_prefixed(compare_gradients(Gradients(np.asarray(a.w_h), np.asarray(a.theta)), r,
+                                                   scale=pack(s.w_h, s.theta)), label))
+    if not results:
+        raise NotApplicable("both mirrors put a kinked pre-activation within the margin of its kink")
+    return _worst(results)
+
+
 def _vs_finite_differences(which):
     def check(F, p):
         a, est = _analytic(F, p), estimate(p.x, p.y, p.w_h, p.theta, noise=_loss_noise(p), **p.kwargs)
@@ -356,6 +384,7 @@ PROPERTIES: list[Property] = [
     Property("grad_theta vs finite differences", "(6)", "finite differences", _vs_finite_differences("theta")),
     Property("grad_w_h vs autodiff", "(11)", "autodiff", _vs_autodiff("w_h")),
     Property("grad_w_h vs finite differences", "(11)", "finite differences", _vs_finite_differences("w_h")),
+    Property("gradients on both sides of the kinks vs autodiff", "(6), (11)", "autodiff", _both_sides),
     *(Property(f"{fa.name} vs {o}", fa.equation, o, _factor_check(fa, o, column))
       for fa, column in [*((fa, False) for fa in FACTORS), *((fa, True) for fa in COLUMN_FACTORS)]
       for o in ("autodiff", "finite differences")),

@@ -6,6 +6,8 @@ The parent copies this file next to the submission in a fresh directory and runs
         read-only root holding only the system, the interpreter and the box, rlimits,
         drop to nobody, then exec the `run` stage as pid 1 of the new pid namespace
     python -I -S child.py session CONFIG  fallback: rlimits, drop to nobody, exec `run`
+    python -s -P child.py zygote FD       fork server for the namespaces mode: numpy loaded
+        once; each request forks a `launch` whose pid 1 runs the `run` stage in-process
     python -s -P child.py run BOX         import submission.py, run calls.json (the format
         is described in protocol.py), write out/results.json and out/arrays.npy
 (`run` uses -s -P with a clean environment rather than -I so that PYTHONHASHSEED=0
@@ -155,6 +157,12 @@ def _exec_stage(cfg):
     set_limits(cfg["limits"])
     drop_privileges(cfg["uid"], cfg["gid"])
     _prctl(PR_SET_PDEATHSIG, 9)  # after setuid, which clears it
+    if cfg.get("in_process"):  # forked from the zygote: numpy is loaded, skip the exec
+        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # what exec's CLOEXEC would do
+        os.environ.clear()
+        os.environ.update(cfg["env"])
+        run(cfg["box"])  # ends with os._exit
+        os._exit(1)
     os.execve(cfg["argv"][0], cfg["argv"], cfg["env"])
 
 
@@ -375,11 +383,14 @@ def run(box):
         module = _load_module(box)
     except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, ...
         module, results["import_error"] = None, _describe(exc)
-    refs, arrays, size = {}, [], 0
+    refs, arrays, size, exhausted = {}, [], 0, False
     for call in spec["calls"]:
         if module is None:
             entry = {"status": "error", "error_type": "ImportError",
                      "message": "not run: the submission failed to import"}
+        elif exhausted:  # the process state is suspect and every further call would be slow
+            entry = {"status": "error", "error_type": "NotRun",
+                     "message": "not run: an earlier call ran out of memory"}
         else:
             try:
                 entry, out = _run_call(np, module, call, inputs, refs)
@@ -388,6 +399,7 @@ def run(box):
                 size += sum(a.size for a in out)
             except BaseException as exc:  # noqa: BLE001
                 entry = _describe(exc)
+                exhausted = isinstance(exc, MemoryError)
         results["calls"].append(dict(entry, id=call["id"]))
     _write_arrays(np, box, arrays)
     _write_results(box, results)
@@ -409,10 +421,67 @@ def _write_results(box, results):
     os._exit(0)  # skip the submission's atexit hooks and finalizers
 
 
+# ---------------------------------------------------------------- zygote stage
+def zygote(fd):
+    """Fork server (namespaces mode): load numpy once, then per request fork a process that
+    does what `launch` does, its pid 1 running the `run` stage in-process instead of
+    exec'ing a new interpreter.  Never runs student code itself.  Protocol over the
+    SOCK_SEQPACKET socket `fd`: request = config JSON + [stdout fd, stderr fd];
+    replies {"pid": F} at once, then {"status": wait status} once F has exited and its
+    process group has been killed (F is reaped only after that, so its pgid cannot be reused)."""
+    import socket
+    import numpy  # noqa: F401 - the point of the zygote
+    _prctl(PR_SET_PDEATHSIG, 9)
+    ctl = socket.socket(fileno=fd)
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 2)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            _forked_launch(json.loads(msg), fds)
+        for f in fds:
+            os.close(f)
+        ctl.send(json.dumps({"pid": pid}).encode())
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        try:
+            os.killpg(pid, 9)
+        except OSError:
+            pass
+        _, status = os.waitpid(pid, 0)
+        ctl.send(json.dumps({"status": status}).encode())
+
+
+def _forked_launch(cfg, fds):
+    code = SETUP_FAILED
+    try:
+        out, err = fds
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # the zygote's socket too
+        os.setsid()
+        _prctl(PR_SET_PDEATHSIG, 9)
+        os.chdir(cfg["box"])
+        code = launch(dict(cfg, in_process=True))
+    except BaseException as exc:  # noqa: BLE001
+        try:
+            os.write(2, f"gradcheck-sandbox: setup failed: {exc!r}\n".encode())
+        except OSError:
+            pass
+    os._exit(code)
+
+
 def main(argv):
     mode, arg = argv[1], argv[2]
     if mode == "run":
         return run(arg)
+    if mode == "zygote":
+        return zygote(int(arg))
     cfg = json.loads(arg)
     if mode == "launch":
         return launch(cfg)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Call", "Ref", "Var", "Loop", "validate", "encode"]
+__all__ = ["Call", "Ref", "Var", "Loop", "Prepared", "validate", "encode"]
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,26 @@ def _encode_args(args: dict, packer: _Packer) -> dict:
     return {name: _spec(value, packer) for name, value in args.items()}
 
 
+class Prepared(tuple):
+    """Calls validated and encoded once, for many runs (every student of a batch gets the
+    same calls): a tuple of the calls, plus the JSON text and the packed argument bytes."""
+
+    def __new__(cls, calls):
+        calls = tuple(calls)
+        validate(calls)
+        self = super().__new__(cls, calls)
+        self.text, self.blob = _encode(calls)
+        return self
+
+
 def encode(calls, box: Path) -> None:
     """Write ``box/calls.json`` and ``box/in/arrays.npy`` for ``calls`` (already validated)."""
+    text, blob = (calls.text, calls.blob) if isinstance(calls, Prepared) else _encode(calls)
+    (box / "calls.json").write_text(text)
+    np.save(box / "in" / "arrays.npy", blob, allow_pickle=False)
+
+
+def _encode(calls) -> tuple[str, np.ndarray]:
     packer, entries = _Packer(), []
     for call in calls:
         if isinstance(call, Call):
@@ -158,5 +176,4 @@ def encode(calls, box: Path) -> None:
         text = json.dumps({"calls": entries, "arrays": packer.table}, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"call arguments must be arrays or JSON values: {exc}") from None
-    (box / "calls.json").write_text(text)
-    np.save(box / "in" / "arrays.npy", packer.blob(), allow_pickle=False)
+    return text, packer.blob()

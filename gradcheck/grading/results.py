@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import signal
 import stat
@@ -229,10 +230,10 @@ def _parse_call(entry: dict, blob):
         raise Invalid(f"call {cid!r}: bad offset")
     values = {}
     for key, shape in zip(keys, shapes):
-        size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        size = math.prod(shape)
         if blob is None or offset + size > blob.size:
             raise Invalid(f"call {cid!r}: {key!r} lies outside arrays.npy")
-        values[key] = blob[offset:offset + size].reshape(shape).copy()
+        values[key] = blob[offset:offset + size].reshape(shape)  # a read-only view of a private copy
         offset += size
     return CallResult("ok", values, kinds=dict(zip(keys, kinds)), mutated=tuple(mutated))
 
@@ -250,4 +251,5 @@ def _load_blob(dirfd: int) -> np.ndarray:
         raise Invalid(f"arrays.npy: {type(exc).__name__}: {exc}"[:300]) from None
     if type(arr) is not np.ndarray or arr.dtype != np.float64 or arr.ndim != 1:
         raise Invalid(f"arrays.npy holds {arr.dtype} of shape {arr.shape}, not a float64 vector")
+    arr.flags.writeable = False
     return arr

@@ -39,9 +39,9 @@ def _extra_writer(box, results):
 
 
 def _huge_writer(box, results):
-    with open(os.path.join(box, "out", "c0_0.npy"), "wb") as fh:
+    with open(os.path.join(box, "out", "arrays.npy"), "wb") as fh:
         np.save(fh, np.zeros(1))
-    with open(os.path.join(box, "out", "c0_0.npy"), "r+b") as fh:
+    with open(os.path.join(box, "out", "arrays.npy"), "r+b") as fh:
         data = fh.read().replace(b"(1,)", b"(9999999999,)")
         fh.seek(0)
         fh.write(data)

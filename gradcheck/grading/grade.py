@@ -1,0 +1,282 @@
+"""Grade submissions: plan → one sandbox run → checks in the parent → a result as data.
+
+Per submission, normally ONE child process runs every call (plan.py).  A second run
+happens only when (a) the activation detected from the student's forward outputs is
+not the pair the reference intermediates were prepared for (the batch guesses the
+pair seen most often so far, so in a class that shares an activation this is rare),
+or (b) the primary layout made the student's code raise while a variant layout's
+probe calls did not (θ as a column, flat intermediates): the whole plan is then
+re-run in that layout and the better score is kept, with a note.  Results do not
+depend on the guess: the activation-dependent calls run first in a fresh process
+either way.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from .. import activations
+from .checks import MAX_SCORE, CheckResult, Context, observed_gradients, run_checks
+from .contract import Contract, load_contract
+from .plan import main_block, reference_block
+from .problems import make_problems, reference
+from .protocol import Prepared
+from .sandbox import run_submission
+
+__all__ = ["SubmissionResult", "grade_submission", "grade_many", "parse_activation", "detect_activation",
+           "collect_paths"]
+
+OUTPUT_CAP = 8000
+DEFAULT_PAIR = ("sigmoid", "sigmoid")
+
+
+class SubmissionResult(NamedTuple):
+    path: str
+    status: str                 # graded | timeout | memory | crashed | invalid
+    score: float
+    max_score: float
+    activation: str             # "hidden,output"
+    activation_source: str      # given | detected | assumed
+    checks: tuple               # of CheckResult
+    diagnosis: tuple            # of (mistake id, message)
+    output: str                 # what the submission printed (capped)
+    message: str                # the sandbox's account of the run
+    isolation: str
+    layout: str
+    notes: tuple
+    seed: int
+    wall_time: float
+
+
+def parse_activation(text) -> tuple[str, str] | None:
+    """'relu' → (relu, relu); 'tanh,identity' → (tanh, identity); None → None (detect)."""
+    if text is None or isinstance(text, tuple) and len(text) == 2:
+        return None if text is None else tuple(activations.get(a, argument="activation").name for a in text)
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if len(parts) not in (1, 2):
+        raise ValueError(f"activation: expected NAME or HIDDEN,OUTPUT, got {text!r}")
+    names = [activations.get(p, argument="activation").name for p in parts]
+    return (names[0], names[-1])
+
+
+def detect_activation(ctx: Context, candidates) -> tuple[str | None, str | None]:
+    """The built-in σ that maps the student's pre_h to h (and pre_y to ŷ) in every batch, if any."""
+    found = []
+    for layer, (pre, post), names in (("hidden", ("pre_h", "h"), candidates[0]),
+                                      ("output", ("pre_y", "y_hat"), candidates[1])):
+        errors = {name: 0.0 for name in names}
+        seen = False
+        for c, case in enumerate(ctx.problems.cases):
+            r = ctx.calls.get(f"fwd/{c}")
+            keys = ctx.contract.forward.keys
+            if r is None or r.status != "ok" or keys.get(pre) not in r.values or keys.get(post) not in r.values:
+                continue
+            z, a = r.values[keys[pre]].reshape(-1), r.values[keys[post]].reshape(-1)
+            if z.shape != a.shape or not np.all(np.isfinite(z)) or not np.all(np.isfinite(a)):
+                continue
+            seen = True
+            for name in names:
+                act = activations.get(name)
+                scale = np.abs(act.sigma(z)) + np.abs(z * act.dsigma(z)) + 1e-12
+                errors[name] = max(errors[name], float(np.max(np.abs(a - act.sigma(z)) / scale)))
+        fits = [name for name in names if seen and errors[name] <= 1e-5]
+        found.append(fits[0] if len(fits) == 1 else None)  # none, or ambiguous (e.g. all outputs 0)
+    return found[0], found[1]
+
+
+def _context(problems, ref, contract, layout, run) -> Context:
+    return Context(problems, ref, contract, layout, dict(run.calls), run.import_error, {})
+
+
+def _layout_retry(ctx: Context) -> int | None:
+    """Index of a variant layout worth a second run, if the primary one made the code raise."""
+    raised = [cid for cid, r in ctx.calls.items() if r.status == "error" and cid.split("/")[0] in ("fwd", "row", "ref")
+              and r.error_type != "AttributeError"]
+    if len(raised) < 4:
+        return None
+    for i in range(len(ctx.contract.layouts) - 1):
+        probes = [ctx.calls.get(f"probe/{i}/{k}") for k in ("fwd", "grad")]
+        if all(p is not None and p.status == "ok" for p in probes):
+            return i + 1
+    return None
+
+
+def _diagnose(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
+    by = {c.name: c for c in checks}
+    out: list[tuple[str, str]] = []
+    failures = []
+    for name in ("grad_w_h_values", "grad_theta_values", "grad_w_h_shape", "grad_theta_shape"):
+        failures += [f for f in by[name].failures if f not in failures]
+    try:
+        from ..diagnosis import diagnose  # written in parallel; optional enrichment
+    except ImportError:
+        diagnose = None
+    for c, s in failures[:3] if diagnose else ():
+        case = ctx.problems.cases[c]
+        observed = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
+        if observed is None:
+            continue
+        try:
+            d = diagnose(observed, case.X[s], case.Y[s], case.w_h, case.theta,
+                         hidden=ctx.ref.hidden, output=ctx.ref.output)
+        except Exception:  # noqa: BLE001 - a diagnosis is advice; never let it break grading
+            continue
+        for mistake in d.mistakes:
+            if mistake.id not in {m for m, _ in out}:
+                out.append((mistake.id, mistake.message))
+        if not d.mistakes and not d.correct and d.summary and "unmatched" not in {m for m, _ in out}:
+            out.append(("unmatched", d.summary))
+    grads_ok = by["grad_w_h_values"].passed and by["grad_theta_values"].passed
+    if grads_ok and not by["forward_values"].passed:
+        out.append(("bug_in_forward", f"{ctx.contract.gradients.function} is right (it agrees with the reference "
+                                      f"when fed the reference intermediates) but {ctx.contract.forward.function} "
+                                      "is not: fix the forward pass"))
+    elif by["forward_values"].passed and not grads_ok and not by["consistent_with_own_forward"].passed:
+        out.append(("bug_in_gradients", f"{ctx.contract.forward.function} is right; {ctx.contract.gradients.function}"
+                                        " disagrees with finite differences of it: the bug is in the gradients"))
+    if not by["inputs_not_mutated"].passed and "in place" in by["inputs_not_mutated"].message:
+        out.append(("mutates_inputs", f"{by['inputs_not_mutated'].message.split('; first: ')[-1]}: work on a copy "
+                                      "(np.array(a), a.copy()) or build new arrays; an alias such as `g = theta` "
+                                      "followed by `g[:] = ...` writes into the caller's θ"))
+    if any("numerical approximation" in by[name].message for name in ("grad_w_h_values", "grad_theta_values")):
+        out = [(m, msg) for m, msg in out if m != "unmatched"]  # that is what it did not match
+        out.append(("numerical_approximation", "the gradients agree with the reference only to about 1e-8: they "
+                                               "look computed by finite differences, not by the formulas (6) and (11)"))
+    return out
+
+
+def _failed_closed(path, status, message, output, isolation, seed, wall, activation, source, contract) -> SubmissionResult:
+    from .checks import CHECKS
+    checks = tuple(CheckResult(name, title, points, 0.0, False, f"not run: {message}") for name, title, points, _ in CHECKS)
+    return SubmissionResult(str(path), status, 0.0, MAX_SCORE, ",".join(activation), source, checks, (), output,
+                            message, isolation, contract.layouts[0].name, (), seed, wall)
+
+
+def _output(run) -> str:
+    parts = [f"--- {name} ---\n{text[:OUTPUT_CAP]}" + ("\n[truncated]" if len(text) > OUTPUT_CAP or cut else "")
+             for name, text, cut in (("stdout", run.stdout, run.stdout_truncated),
+                                     ("stderr", run.stderr, run.stderr_truncated)) if text]
+    return "\n".join(parts)
+
+
+_PLANS: dict = {}
+_PLANS_LOCK = threading.Lock()
+
+
+def _plan(problems, contract, layout, pair, *, main: bool, probes=()) -> Prepared:
+    """The calls for one run, built and encoded once per batch (the same for every student)."""
+    key = (problems.seed, problems.hidden, problems.output, id(contract), layout, pair, main, tuple(probes))
+    with _PLANS_LOCK:
+        if key not in _PLANS:
+            if len(_PLANS) > 32:
+                _PLANS.clear()
+            calls = reference_block(problems, contract, layout, reference(problems, *pair))
+            if main:
+                calls += main_block(problems, contract, layout, probes=probes)
+            _PLANS[key] = (contract, Prepared(calls))  # the contract is kept alive: its id stays unique
+        return _PLANS[key][1]
+
+
+def _attempt(path, problems, contract, layout, pair, given, opts, probes=()):
+    """Run the plan in ``layout``; detect the activation; re-run the reference block if needed."""
+    runs = [run_submission(path, _plan(problems, contract, layout, pair, main=True, probes=probes), **opts)]
+    ctx = _context(problems, reference(problems, *pair), contract, layout, runs[0])
+    source = "given" if given else "assumed"
+    if not given and runs[0].calls:
+        hidden, output = detect_activation(ctx, (problems.hidden, problems.output))
+        if hidden and output:
+            source = "detected"
+            if (hidden, output) != pair:
+                pair = (hidden, output)
+                runs.append(run_submission(path, _plan(problems, contract, layout, pair, main=False), **opts))
+                ctx.calls.update(runs[-1].calls)
+                ctx = ctx._replace(ref=reference(problems, *pair))
+    return ctx, runs, pair, source
+
+
+def grade_submission(path, *, contract: str | Contract | None = None, seed: int = 0, activation=None,
+                     timeout: float = 10.0, memory_mb: int = 1024, isolation: str = "auto",
+                     guess: tuple | None = None) -> SubmissionResult:
+    """Grade one submission file; never raises for anything the submission does."""
+    contract, given = load_contract(contract), parse_activation(activation)
+    problems = make_problems(seed, hidden=given and given[0], output=given and given[1])
+    opts = dict(timeout=timeout, memory_mb=memory_mb, isolation=isolation)
+    start = time.monotonic()
+    layout = contract.layouts[0]
+    ctx, runs, pair, source = _attempt(path, problems, contract, layout, given or guess or DEFAULT_PAIR, given,
+                                       opts, probes=contract.layouts[1:])
+    if not runs[0].calls:
+        run = runs[0]
+        return _failed_closed(path, run.status, run.message, _output(run), run.isolation, seed,
+                              time.monotonic() - start, pair, source, contract)
+    checks, notes = run_checks(ctx), []
+    variant = _layout_retry(ctx)
+    if variant is not None:
+        alt = _attempt(path, problems, contract, contract.layouts[variant], pair, given, opts)
+        alt_checks = run_checks(alt[0])
+        if sum(c.score for c in alt_checks) > sum(c.score for c in checks):
+            (ctx, alt_runs, pair, source), checks = alt, alt_checks
+            runs += alt_runs
+            notes.append(f"graded with a variant layout: {ctx.layout.describe()}; your code raised with the "
+                         f"course's layout ({layout.describe()})")
+    status = next((r.status for r in runs if r.status != "ok"), "ok")
+    for note in (n for c in checks for n in c.notes):
+        if note not in notes:
+            notes.append(note)
+    return SubmissionResult(
+        str(path), "graded" if status == "ok" else status, round(sum(c.score for c in checks), 2), MAX_SCORE,
+        ",".join(pair), source, tuple(checks), tuple(_diagnose(ctx, checks)), _output(runs[0]),
+        "; ".join(r.message for r in runs if r.message), runs[0].isolation, ctx.layout.name, tuple(notes), seed,
+        time.monotonic() - start)
+
+
+def collect_paths(paths) -> list[Path]:
+    """Files as given; folders expand to every *.py inside (recursively), sorted."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*.py") if q.is_file())
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"PATH: no such file or folder: {p}")
+    return out
+
+
+def grade_many(paths, *, jobs: int = 1, progress: Callable[[int, int, SubmissionResult], None] | None = None,
+               **options) -> list[SubmissionResult]:
+    """Grade every file (in parallel with ``jobs`` threads, each waiting on its own child)."""
+    files = collect_paths(paths)
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
+    given = parse_activation(options.get("activation"))
+    problems = make_problems(options.get("seed", 0), hidden=given and given[0], output=given and given[1])
+    reference(problems, *(given or DEFAULT_PAIR))  # warm the caches once
+    seen, lock, done = collections.Counter(), threading.Lock(), [0]
+
+    def one(path):
+        with lock:
+            guess = seen.most_common(1)[0][0] if seen else None
+        result = grade_submission(path, guess=guess, **options)
+        with lock:
+            if result.activation_source == "detected":
+                seen[tuple(result.activation.split(","))] += 1
+            done[0] += 1
+            if progress:
+                progress(done[0], len(files), result)
+        return result
+
+    if jobs == 1:
+        return [one(p) for p in files]
+    results: dict[int, SubmissionResult] = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(one, p): i for i, p in enumerate(files)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+    return [results[i] for i in range(len(files))]
