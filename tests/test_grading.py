@@ -309,3 +309,14 @@ def test_grading_without_the_zygote(how, monkeypatch, private_tmp):
         monkeypatch.setattr(zygote, "_LOCAL", __import__("threading").local())
     r = grade_submission(SUBS / "correct" / "sigmoid.py")
     assert (r.status, r.score) == ("graded", MAX_SCORE), r.message
+
+
+def test_a_grader_bug_on_one_file_does_not_stop_the_batch(monkeypatch, private_tmp):
+    from gradcheck.grading import grade as G
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(G, "run_checks", broken)
+    results = grade_many([SUBS / "correct" / "sigmoid.py", SUBS / "buggy" / "sign_flip.py"], jobs=2)
+    assert [(r.status, r.score) for r in results] == [("error", 0.0), ("error", 0.0)]
+    assert "grader error: RuntimeError: boom" in results[0].message

@@ -27,7 +27,7 @@ from .contract import Contract, load_contract
 from .plan import main_block, reference_block
 from .problems import make_problems, reference
 from .protocol import Prepared
-from .sandbox import run_submission
+from .sandbox import SandboxUnavailable, run_submission
 
 __all__ = ["SubmissionResult", "grade_submission", "grade_many", "parse_activation", "detect_activation",
            "collect_paths"]
@@ -38,7 +38,7 @@ DEFAULT_PAIR = ("sigmoid", "sigmoid")
 
 class SubmissionResult(NamedTuple):
     path: str
-    status: str                 # graded | timeout | memory | crashed | invalid
+    status: str                 # graded | timeout | memory | crashed | invalid (| error: a grader bug)
     score: float
     max_score: float
     activation: str             # "hidden,output"
@@ -263,7 +263,13 @@ def grade_many(paths, *, jobs: int = 1, progress: Callable[[int, int, Submission
     def one(path):
         with lock:
             guess = seen.most_common(1)[0][0] if seen else None
-        result = grade_submission(path, guess=guess, **options)
+        try:
+            result = grade_submission(path, guess=guess, **options)
+        except (SandboxUnavailable, ValueError, OSError):
+            raise  # the environment or the options, not this submission: stop
+        except Exception as exc:  # noqa: BLE001 - a grader bug on one file must not stop the batch
+            result = _failed_closed(path, "error", f"grader error: {type(exc).__name__}: {exc}", "", "", 0, 0.0,
+                                    given or DEFAULT_PAIR, "assumed", load_contract(options.get("contract")))
         with lock:
             if result.activation_source == "detected":
                 seen[tuple(result.activation.split(","))] += 1
