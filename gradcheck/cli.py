@@ -40,6 +40,26 @@ def _cmd_verify(args) -> int:
     return 0 if report.passed else 1
 
 
+def _cmd_bench(args) -> int:
+    """Run benchmarks/run.py of this source tree (it is not part of an installed wheel)."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+    if not script.is_file():
+        print(f"bench: expected the benchmark at {script} (run from a clone of the repository)", file=sys.stderr)
+        return 2
+    argv = [str(script), "--out", args.out] + (["--quick"] if args.quick else [])
+    saved, sys.argv = sys.argv, argv
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        sys.argv = saved
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradcheck", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_mutants_parsers(sub)
     from .grading.command import add_grade_parser
     add_grade_parser(sub)
+    b = sub.add_parser("bench", help="speed and detection power vs torch/jax/scipy checkers (benchmarks/run.py)")
+    b.add_argument("--quick", action="store_true", help="one repeat, detection at 1.1k only, 20 submissions")
+    b.add_argument("--out", default="reports", help="output folder (default: reports)")
+    b.set_defaults(run=_cmd_bench)
     return parser
 
 

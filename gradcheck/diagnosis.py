@@ -33,7 +33,7 @@ from .diagnosis_patterns import bad_entries, block_messages, matches, patterns_o
 from .properties import gradient_scale
 from .shapes import validate
 
-__all__ = ["Diagnosis", "MistakeMatch", "diagnose"]
+__all__ = ["Diagnosis", "MistakeMatch", "diagnose", "candidate_ids"]
 
 BLOCKS = ("w_h", "theta")
 LABEL = {"w_h": "∇w_h", "theta": "∇θ"}
@@ -63,7 +63,7 @@ def _formula_set(mistake_id: str):
 
 
 @lru_cache(maxsize=None)
-def _candidates(batch: bool) -> tuple[str, ...]:
+def candidate_ids(batch: bool) -> tuple[str, ...]:
     target = "batch_gradients" if batch else "gradients"
     return tuple(i for i in mistakes.ids() if mistakes.changes(i, target))
 
@@ -93,7 +93,7 @@ def _match_message(m: mistakes.Mistake, wrong: dict, blocks) -> str:
 
 def _mistake_matches(obs, ref, scale, wrong, args, kw, batch, kappa):
     full, partial = [], []
-    for i in _candidates(batch):
+    for i in candidate_ids(batch):
         cand = _evaluate(i, args, kw, batch)
         if all(matches(c, r, s) for c, r, s in zip(cand, ref, scale)):
             continue  # the same as the right gradient on this example: says nothing

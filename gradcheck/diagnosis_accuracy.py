@@ -23,13 +23,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
 
 from . import activations, autodiff, formulas, mistakes
-from .diagnosis import _candidates, diagnose
+from .diagnosis import candidate_ids, diagnose
 from .diagnosis_patterns import matches
 from .network import forward_unchecked
 from .properties import gradient_scale
@@ -103,7 +102,7 @@ def accuracy(*, cases: int = 1000, seed: int = 0, noise: float = 8.0, ids=None) 
         raise ValueError(f"cases: expected a positive integer, got {cases!r}")
     if not noise >= 0:
         raise ValueError(f"noise: expected a non-negative number of eps, got {noise!r}")
-    pool = tuple(mistakes.get(i).id for i in ids) if ids is not None else _candidates(False)
+    pool = tuple(mistakes.get(i).id for i in ids) if ids is not None else candidate_ids(False)
     rng, start = np.random.default_rng(seed), time.perf_counter()
     per = {i: [0, 0, 0, 0] for i in pool}
     tied = alarms = 0

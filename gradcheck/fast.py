@@ -1,31 +1,31 @@
-"""Every gradient entry checked at the cost of a few forward passes, and a fast mode.
+"""Every gradient entry checked at the cost of a few forward passes.
 
 **Full per-entry check** (:func:`check_gradient`).  Perturbing w_h[k, j] by t moves
-only pre_h[:, j] (by t·x̄[:, k]); perturbing θ[j] moves only pre_y (by t·h̄[:, j]).
-So the loss at p + t·e_i, for EVERY coordinate i and many t at once, comes from the
-cached forward pass in O(n) work per (i, t):  pre_y + θ_j·(σ_h(pre_h_j + t x̄_k) − h_j)
-→ σ_y → ½(ŷ − y)², averaged over samples.  That is still the true loss evaluated
-derivative-free — σ only, never σ', never the chain rule.  These vectorised
-evaluations feed ``scipy.differentiate.derivative`` (order 4, all coordinates at
-once, per-coordinate data passed through ``args``), which returns each entry with an
-error estimate; the comparison is :func:`gradcheck.compare.compare`'s tolerance model
-    |g_i − r_i| ≤ rtol·max(s_i, floor·max s) + 2·(e_i + rounding_i),
-e_i scipy's |df_k − df_{k−1}| and rounding_i = 4·δl/a_i (δl the loss's rounding, a_i
-the smallest spacing of the final stencil: the order-4 weights sum to 1.5/a).
-Scale s_i (a tolerance magnitude only): s = mean_s max(|ŷ−y|, R)·|∂ŷ/∂p_i|, the size
-of the terms of a correct gradient including the rounding of ŷ − y (R as in
-:func:`gradcheck.properties.residual_size`), estimated from *difference quotients of
-σ* at the cached pre-activations — σ', the formulas under test and autodiff are not
-used, so a wrong formula cannot loosen its own tolerance.
-Kinks (relu): coordinates whose stencil would cross a kink use a one-sided stencil
-away from it; at an exact kink (pre-activation = kink) both one-sided derivatives are
-taken per sample, and any value in [mean_s min(L_s, R_s), mean_s max(L_s, R_s)] — the
-subgradients — passes.
+only pre_h[:, j] (by t·x̄[:, k]); perturbing θ[j] moves only pre_y (by t·h̄[:, j]).  So
+the loss change Δl(t) = l(p + t e_i) − l(p), for EVERY coordinate i and many t at once,
+comes from the cached forward pass in O(n) work per (i, t):
+    Δpre_y = θ_j·Δσ_h(pre_h_j; t x̄_k)  (or t h̄_j),  Δŷ = Δσ_y(pre_y; Δpre_y),  Δl = Δŷ (r + Δŷ/2)
+with r = ŷ − y and Δσ(z; δ) = σ(z + δ) − σ(z) evaluated by cancellation-free identities
+of σ (expm1, sinh, log1p) — σ only, never σ', never the chain rule: a derivative-free
+evaluation of the true loss, accurate to a few ulps of Δl itself, so no residual size or
+saturation limits the reference.  These vectorised evaluations feed
+``scipy.differentiate.derivative`` (order 4, all coordinates at once, per-coordinate
+data passed through ``args``), which returns each entry with an error estimate e_i; the
+comparison is :func:`gradcheck.compare.compare`'s tolerance model
+    |g_i − r_i| ≤ rtol·max(s_i, floor·max s) + 2·(e_i + rounding_i).
+rounding_i bounds the rounding of Δl over the stencil (see ``_Incremental``).  The
+scale s_i — a tolerance magnitude only — is mean_s max(|ŷ − y|, R)·|∂ŷ/∂p_i|: the size
+of a correct gradient's terms including the rounding of ŷ − y that any implementation
+of the formulas suffers (R as in :func:`gradcheck.properties.residual_size`), built
+from *difference quotients of σ* at the cached pre-activations; σ', the formulas
+under test and autodiff are not used, so a wrong formula cannot loosen its tolerance.
+Kinks (relu): a coordinate whose stencil would cross a kink gets a one-sided stencil
+away from it; at an exact kink both one-sided derivatives are taken per sample and
+any value in [mean_s min(L_s, R_s), mean_s max(L_s, R_s)] (the subgradients) passes.
 
-**Black box** (:func:`check_gradient_blackbox`): the same, for any f: (k, P) → (k,)
-or (k, n), with perturbed rows built by :mod:`gradcheck.finite_differences`.
-
-**Fast mode** for very large networks: :mod:`gradcheck.fast_mode` (re-exported here).
+**Black box** (:func:`check_gradient_blackbox`): the same for any f: (k, P) → (k,) or
+(k, n), rows built by :mod:`gradcheck.finite_differences`.  **Fast mode** for very
+large networks: :mod:`gradcheck.fast_mode` (re-exported here).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from scipy.differentiate import derivative
 from scipy.special import expit
 
 from . import activations
-from .compare import SAFETY, Comparison, compare, entry_name
+from .compare import FLOOR, SAFETY, UNDERFLOW, Comparison, compare, default_rtol, entry_name
 from .finite_differences import DEFAULT_BUDGET, _perturbed
 from .network import forward_unchecked, pack
 from .shapes import as_float_array, validate
@@ -56,8 +56,7 @@ def _sech(z):
     return 2 * e / (1 + e * e)
 
 
-# σ(z + δ) − σ(z) without cancellation (exact identities of σ, no derivative): the loss
-# difference l(p + t e_i) − l(p) is then computed to a few ulps of itself
+# Δσ(z; δ) = σ(z + δ) − σ(z) without cancellation (identities of σ itself, no derivative)
 _DELTA = {
     "sigmoid": lambda z, dz: -np.expm1(-dz) * expit(z + dz) * expit(-z),
     "tanh": lambda z, dz: np.sinh(dz) * _sech(z + dz) * _sech(z),
@@ -72,6 +71,7 @@ class FullCheck(NamedTuple):
     comparison: Comparison
     reference: np.ndarray  # (P,) derivative-free ∂l/∂p_i, pack order
     error: np.ndarray      # (P,) error bound used in the tolerance (scipy's error + rounding)
+    tolerance: np.ndarray  # (P,) the whole allowance |g_i − reference_i| ≤ tolerance_i (compare's model)
     status: np.ndarray     # (P,) scipy.differentiate status (0 converged, −2 maxiter, …)
     nfev: float            # loss-equivalent evaluations: point evaluations / P (+1 forward)
     evaluations: int       # perturbed-coordinate evaluations in all
@@ -81,7 +81,7 @@ class FullCheck(NamedTuple):
 
 def _sigma(name: str, argument: str):
     act = activations.get(name, argument=argument)
-    return act.sigma, _DELTA[act.name], act.kinks
+    return _DELTA[act.name], act.kinks
 
 
 def _slope(delta_sigma, z):
@@ -92,15 +92,14 @@ def _slope(delta_sigma, z):
 
 
 class _Incremental:
-    """Loss at p + t·e_i for many (i, t), from one cached forward pass (see module doc)."""
+    """Δl = l(p + t·e_i) − l(p) for many (i, t), from one cached forward pass (module doc)."""
 
     def __init__(self, X, Y, w_h, theta, hidden, output):
-        self.sig_h, self.d_h, self.kinks_h = _sigma(hidden, "hidden")
-        self.sig_y, self.d_y, self.kinks_y = _sigma(output, "output")
+        (self.d_h, self.kinks_h), (self.d_y, self.kinks_y) = _sigma(hidden, "hidden"), _sigma(output, "output")
         f = forward_unchecked(X, Y, w_h, theta, hidden=hidden, output=output)
         c = np.ascontiguousarray
         self.xT, self.pre_hT, self.hT, self.h_barT = c(f.x_bar.T), c(f.pre_h.T), c(f.h.T), c(f.h_bar.T)
-        self.pre_y, self.r, self.theta, self.f = f.pre_y, f.y_hat - Y, theta, f
+        self.pre_y, self.r, self.theta = f.pre_y, f.y_hat - Y, theta
         self.n, self.m, self.split = X.shape[0], w_h.shape[1], w_h.size
         self.P = self.split + theta.size
         S_y, S_h = _slope(self.d_y, f.pre_y), _slope(self.d_h, f.pre_h)
@@ -286,7 +285,15 @@ def check_gradient(x, y, w_h, theta, grad_w_h, grad_theta, *, hidden="sigmoid", 
     t2 = time.perf_counter()
     cmp = _judge(g[coords], ref, err, ev.scale[coords], rtol, lambda i: entry_name(coords[i], p.dims.d, p.dims.m))
     timing = dict(setup=t1 - t0, derivatives=t2 - t1, compare=time.perf_counter() - t2)
-    return FullCheck(cmp.passed, cmp, ref, err, status, evals / ev.P + 1, evals, n_kinks, timing)
+    tol = _tolerance(err, ev.scale[coords], rtol)
+    return FullCheck(cmp.passed, cmp, ref, err, tol, status, evals / ev.P + 1, evals, n_kinks, timing)
+
+
+def _tolerance(err, scale, rtol):
+    """compare()'s allowance per entry (see gradcheck.compare)."""
+    s = np.abs(scale)
+    return (default_rtol(np.float64) if rtol is None else rtol) * np.maximum(s, FLOOR * s.max(initial=0.0)) \
+        + SAFETY * err + UNDERFLOW
 
 
 def _judge(g, ref, err, scale, rtol, name) -> Comparison:
@@ -335,7 +342,8 @@ def check_gradient_blackbox(f: Callable, p0, grad, *, scale=None, noise: float |
     ref, err, status, evals = _coordinates(bb, coords, steps, 0.0, noise=noise)
     t1 = time.perf_counter()
     cmp = _judge(g[coords], ref, err, s, rtol, (lambda i: name(coords[i])) if name else (lambda i: f"p[{coords[i]}]"))
-    return FullCheck(cmp.passed, cmp, ref, err, status, evals / p0.size + 1, evals, 0,
+    tol = _tolerance(err, np.abs(ref) if s is None else s, rtol)
+    return FullCheck(cmp.passed, cmp, ref, err, tol, status, evals / p0.size + 1, evals, 0,
                      dict(derivatives=t1 - t0, compare=time.perf_counter() - t1))
 
 

@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Iterable, NamedTuple
 
-from . import activations, formulas, mistakes
+from . import activations, mistakes
 from .properties import PROPERTIES, by_name
 from .runner import PropertyRun, run_property
 from .verify import VerifyReport, _summarise

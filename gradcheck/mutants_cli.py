@@ -77,8 +77,8 @@ def add_parsers(sub) -> None:
     m = sub.add_parser("mutants", help="run every property against every catalogue mistake; exit 1 if one survives")
     _common(m, examples=10)
     m.add_argument("--ids", type=_id_list, default=None, help="comma-separated catalogue ids (default: all)")
-    m.add_argument("--all-killers", action="store_true",
-                   help="also list every property that kills each mutant on its shrink pair (slower)")
+    m.add_argument("--all-killers", action=argparse.BooleanOptionalAction, default=True,
+                   help="also list every property that kills each mutant on its shrink pair (default; ~5 %% slower)")
     m.set_defaults(run=_cmd_mutants)
     s = sub.add_parser("sensitivity", help="smallest relative perturbation δ the default checks detect")
     _common(s, examples=20)

@@ -15,8 +15,10 @@ Examples are split by regime: the tolerance of :mod:`gradcheck.compare` is
 bounds the rounding of ŷ − y, so δ* ≈ 1000·eps·max(1, R/|ŷ − y|): ≈ 5e-13 when
 ŷ − y is of order 1, larger when ŷ − y is tiny and rounding limits what anyone
 can know about the gradient (the strategy draws ŷ − y ∈ {±1e-4, 1e-8} on purpose).
-A random entry far below its block's largest one (under the 1e-6 scale floor)
-is judged against that floor, so its δ* can exceed the grid (reported as inf).
+A random entry far below its block's largest one (under the 1e-6 scale floor; a
+saturated σ' gives entries 1e-185 of the largest) is judged against that floor,
+so its δ* can exceed the grid (reported as inf); the summary (:meth:`worst`)
+therefore covers the blocks and the largest entry, the full table every target.
 
 For comparison, torch.autograd.gradcheck's default criterion |a − b| ≤ atol +
 rtol·|b| (atol 1e-5, rtol 1e-3) applied to the same perturbed gradient against

@@ -1,7 +1,9 @@
 """Diagnosis: right gradients are never blamed, catalogue mistakes are named, shapes and
 patterns are described in the spec's terms.  The 1000-case accuracy run is marked slow
-(``pytest -m slow tests/test_diagnosis.py``; also ``python -m gradcheck.diagnosis_accuracy``)."""
+(``pytest -m slow tests/test_diagnosis.py`` or GRADCHECK_SLOW=1; also ``python -m
+gradcheck.diagnosis_accuracy``, which writes reports/diagnosis.md)."""
 import inspect
+import os
 
 import numpy as np
 import pytest
@@ -52,7 +54,9 @@ def test_accuracy_on_random_cases_quick():
 
 
 @pytest.mark.slow
-def test_accuracy_on_1000_random_cases():
+def test_accuracy_on_1000_random_cases(request):
+    if "slow" not in (request.config.getoption("markexpr") or "") and not os.environ.get("GRADCHECK_SLOW"):
+        pytest.skip("1000 cases (~1 min): run with -m slow or GRADCHECK_SLOW=1")
     a = accuracy(cases=1000, seed=0)
     assert a.top1_rate >= 0.95 and a.control_false_alarms == 0, a.misses
 
@@ -133,3 +137,29 @@ def test_ties_are_reported_together():
     d = diagnose(_wrong("derivative_at_activation_hidden", args, **kw), *args, **kw)
     assert {m.id for m in d.mistakes} == {"derivative_at_activation", "derivative_at_activation_hidden"}
     assert "same gradient on this example" in d.summary
+
+
+def _student(x, y, w_h, theta, *, half=True, x_bar_bias=True, h_bar_bias=True):
+    """A student's loop-by-loop sigmoid/sigmoid gradient, independent of gradcheck.formulas."""
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))
+    x_bar = np.append(x, 1.0)
+    h = sig(x_bar @ w_h)
+    h_bar = np.append(h, 1.0)
+    y_hat = sig(h_bar @ theta)
+    delta = (1.0 if half else 2.0) * (y_hat - y) * y_hat * (1.0 - y_hat)
+    g_theta = delta * (h_bar if h_bar_bias else h)
+    rows = x_bar if x_bar_bias else np.asarray(x)
+    g_w = np.array([[delta * theta[j] * h[j] * (1.0 - h[j]) * rows[k] for j in range(len(h))] for k in range(len(rows))])
+    return g_w, g_theta
+
+
+@pytest.mark.parametrize("options,mistake_id", [
+    ({}, None), (dict(half=False), "loss_factor_two"), (dict(x_bar_bias=False), "bias_dropped_w_h"),
+    (dict(h_bar_bias=False), "bias_dropped_theta")])
+def test_an_independent_implementation_is_diagnosed(options, mistake_id):
+    x, y, w_h, theta = _problem(seed=6, d=3, m=2)
+    d = diagnose(_student(x, y, w_h, theta, **options), x, y, w_h, theta)
+    if mistake_id is None:
+        assert d.correct and not d.mistakes
+    else:
+        assert not d.correct and [m.id for m in d.mistakes if m.full] == [mistake_id]

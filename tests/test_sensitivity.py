@@ -1,0 +1,47 @@
+"""Sensitivity: a relative perturbation δ of 1e-6 (far less, when ŷ − y is of order 1) of a block
+or of the largest entry is caught by the default checks for every activation, while torch's
+default criterion needs δ ≥ 1e-3."""
+import numpy as np
+import pytest
+
+from gradcheck import activations, formulas
+from gradcheck.mutant_reports import sensitivity_json, sensitivity_markdown
+from gradcheck.sensitivity import GRID, REGIMES, SensitivityReport, _where, sensitivity_of, threshold, torch_threshold
+from gradcheck.strategies import Problem
+
+
+def _free_problem(rng, a):
+    """ŷ − y of order 1, ReLU units 0.1 from their kink (on and off), all targets nonzero."""
+    while True:
+        x, w_h, theta = rng.uniform(-2, 2, 3), rng.uniform(-2, 2, (4, 3)), rng.uniform(-2, 2, 4)
+        f = formulas.forward(x, 0.0, w_h, theta, hidden=a, output=a)
+        if min(np.min(np.abs(f.pre_h)), f.pre_y) > 0.1 and f.pre_h.max() > 0.1:
+            return Problem(x, np.float64(f.y_hat - 1.0), w_h, theta, a, a)
+
+
+@pytest.mark.parametrize("activation", activations.names())
+def test_a_block_or_the_largest_entry_off_by_1e_6_is_caught(activation):
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        p = _free_problem(rng, activation)
+        for target in ("∇θ block", "∇w_h block", "largest entry"):
+            where = _where(target, p, rng)
+            t = threshold("vs autodiff", p, *where)
+            assert t <= 1e-6, (target, t)
+            assert torch_threshold(p, *where) >= 1e-3  # torch's criterion: never below rtol
+
+
+def test_the_threshold_is_where_detection_starts():
+    from gradcheck.sensitivity import _detects
+    p = _free_problem(np.random.default_rng(1), "tanh")
+    t = threshold("vs autodiff", p, "theta", None)
+    i = GRID.index(t)
+    assert _detects("vs autodiff", p, "theta", None, t)
+    assert i == 0 or not _detects("vs autodiff", p, "theta", None, GRID[i - 1])
+
+
+def test_report_rows_and_writers():
+    rows = sensitivity_of("sigmoid", 4, 0)
+    assert {r.regime for r in rows} <= set(REGIMES) and {r.check for r in rows} >= {"default checks", "torch criterion"}
+    report = SensitivityReport(tuple(rows), 4, 0, GRID)
+    assert "torch" in sensitivity_markdown(report) and '"rows"' in sensitivity_json(report)
