@@ -82,13 +82,14 @@ def _excess(f, p0, g, s, V, noise, rtol, budget):
 def fast_check(f: Callable, p0, grad, *, directions: int = 8, seed: int = 0, blocks: dict | None = None,
                scale=None, noise: float | None = None, rtol: float | None = None,
                per_entry: Callable | None = None, name: Callable[[int], str] | None = None,
-               max_entries: int | None = None, budget: int = 256 * 2**20) -> FastCheck:
+               max_entries: int | None = None, locate: bool = True, budget: int = 256 * 2**20) -> FastCheck:
     """Check ``grad`` of the black box f at p0 along ``directions`` Gaussian directions (module doc).
 
     ``blocks``: name → slice of p (default one block 'p').  ``per_entry(coords) → FullCheck``
     checks a failing block entry by entry (default: the black-box check, after bisecting to at
     most ``max_entries`` entries; default 2^24 / P, since each entry costs O(P) per evaluation).
-    ``noise``: rounding of f (default eps·mean |terms of f(p0)|); ``scale``: entry scales."""
+    ``noise``: rounding of f (default eps·mean |terms of f(p0)|); ``scale``: entry scales.
+    ``locate=False``: the directional verdict only, no blocks or entries named."""
     p0 = as_float_array(p0, "p0").ravel()
     g = as_float_array(grad, "grad").ravel()
     if g.size != p0.size:
@@ -102,8 +103,9 @@ def fast_check(f: Callable, p0, grad, *, directions: int = 8, seed: int = 0, blo
     noise += EPS * float(s @ np.abs(p0))  # p + t v is rounded: a perturbation of eps·|p_i| per entry
     rng = np.random.default_rng(seed)
     excess, calls = _excess(f, p0, g, s, rng.standard_normal((directions, p0.size)), noise, rtol, budget)
-    if excess <= 1:
-        return FastCheck(True, excess, directions, calls, {}, (), None, "")
+    if excess <= 1 or not locate:
+        return FastCheck(excess <= 1, excess, directions, calls, {}, (), None,
+                         "" if excess <= 1 else f"directional derivatives disagree (worst {excess:.3g}× the tolerance)")
     blocks = blocks or {"p": slice(0, p0.size)}
     bisect = per_entry is None
     max_entries = max(8, 2 ** 24 // p0.size) if max_entries is None else max_entries

@@ -78,7 +78,7 @@ def add_parsers(sub) -> None:
     _common(m, examples=10)
     m.add_argument("--ids", type=_id_list, default=None, help="comma-separated catalogue ids (default: all)")
     m.add_argument("--all-killers", action=argparse.BooleanOptionalAction, default=True,
-                   help="also list every property that kills each mutant on its shrink pair (default; ~5 %% slower)")
+                   help="also list every property that kills each mutant on its shrink pair (default; ~30 %% more CPU)")
     m.set_defaults(run=_cmd_mutants)
     s = sub.add_parser("sensitivity", help="smallest relative perturbation δ the default checks detect")
     _common(s, examples=20)

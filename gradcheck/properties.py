@@ -358,7 +358,7 @@ def _descent(F, p):
     (1 + ‖x̄‖²)(1 + ‖θ‖²)(1 + ‖h̄‖²), a bound on the curvature, so the step neither
     overshoots nor moves a pre-activation by more than 1e-4 (inside the kink margin).
     The example applies when the true decrease η‖∇l‖² (∇l from autodiff) exceeds
-    100× the loss's rounding, eps·(l + |ŷ − y|(|ŷ| + |y|))."""
+    100× the loss's rounding, eps·(l + |ŷ − y|·R) (R: :func:`residual_size`)."""
     g = F.gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
     g_w, g_t = np.asarray(g.w_h, dtype=float), np.asarray(g.theta, dtype=float)
     r = autodiff.gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
@@ -368,7 +368,7 @@ def _descent(F, p):
     reach = np.max(np.abs(g_w), initial=0) * np.sum(np.abs(f.x_bar)) + np.max(np.abs(g_t), initial=0) * np.sum(np.abs(f.h_bar))
     step = min(1e-3 / L, 1e-4 / reach) if reach else 1e-3 / L
     l0 = float(f.l)
-    rounding = EPS * (l0 + abs(f.y_hat - p.y) * (abs(f.y_hat) + abs(p.y)))
+    rounding = EPS * (l0 + abs(f.y_hat - p.y) * residual_size(f, p.y, p.w_h, p.theta, **p.kwargs))
     if not step * (sq(r.w_h) + sq(r.theta)) > 100 * rounding:
         raise NotApplicable("the gradient is too small for a descent step to be measurable")
     l1 = loss(p.x, p.y, p.w_h - step * g_w, p.theta - step * g_t, **p.kwargs)

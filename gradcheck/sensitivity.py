@@ -144,7 +144,8 @@ def torch_threshold(p, block, index) -> float:
     b = np.abs(getattr(formulas.gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs), block))
     b = b[index] if index is not None else b
     b = np.atleast_1d(b)[np.atleast_1d(b) > 0]
-    return float(np.min(TORCH_RTOL + TORCH_ATOL / b))
+    with np.errstate(over="ignore"):  # subnormal entries: δ* = inf
+        return float(np.min(TORCH_RTOL + TORCH_ATOL / b))
 
 
 def _regime(p) -> str:

@@ -169,6 +169,8 @@ def test_black_box_fast_mode_bisects_to_the_wrong_entry():
                      name=lambda i: f"p[{i}]")
     assert not res.passed and res.blocks == {"w_h": False, "theta": True}
     assert res.failed == ("p[1234]",)
+    verdict = fast_check(f, p0, g, scale=scale, noise=noise, locate=False)
+    assert not verdict.passed and verdict.failed == () and verdict.fallback is None
 
 
 def test_black_box_full_check():
