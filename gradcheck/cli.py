@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="confirm the spec's derivation against both oracles")
     v.add_argument("--activations", type=_activation_list, default=None,
                    help=f"comma-separated subset of {','.join(activations.names())} (default: all)")
-    v.add_argument("--examples", type=_positive, default=25, help="examples per property and activation pair")
+    v.add_argument("--examples", type=_positive, default=8,
+                   help="examples per property and activation pair (default 8: 200 per property)")
     v.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
     v.add_argument("--out", default="reports", help="output folder (default: reports)")
     v.set_defaults(run=_cmd_verify)

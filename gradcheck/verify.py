@@ -45,7 +45,7 @@ def _summarise(prop: Property, runs: list[PropertyRun]) -> CheckSummary:
         all(r.passed for r in runs), tuple(runs))
 
 
-def verify(*, activation_names: Iterable[str] | None = None, examples: int = 25, seed: int = 0,
+def verify(*, activation_names: Iterable[str] | None = None, examples: int = 8, seed: int = 0,
            properties: Iterable[Property] = PROPERTIES, F=formulas,
            progress: Callable[[PropertyRun], None] | None = None) -> VerifyReport:
     """Run every property on every activation pair; ``progress`` sees each run as it ends."""
