@@ -1,4 +1,5 @@
-"""The ``gradcheck`` command: ``verify`` (and, as they land, ``mutants``, ``grade``, ``bench``)."""
+"""The ``gradcheck`` command: verify the derivation, run the mistake catalogue (mutants,
+sensitivity), grade student submissions, and run the benchmarks."""
 from __future__ import annotations
 
 import argparse
