@@ -20,6 +20,7 @@ from gradcheck.grading import problems as P
 from gradcheck.grading.checks import CHECKS, MAX_SCORE
 from gradcheck.grading.grade import collect_paths, grade_many, grade_submission, parse_activation
 from gradcheck.grading.sandbox import namespaces_available
+from proc_scan import live_with
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -42,16 +43,6 @@ CORRECT = {"course_relu": "relu,relu", "sigmoid": "sigmoid,sigmoid", "tanh_ident
            "theta_column": "sigmoid,identity", "float32": "softplus,sigmoid"}
 
 
-def live_with(marker: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                if marker.encode() in fh.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
 
 
 @pytest.fixture(scope="module")

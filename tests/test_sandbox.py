@@ -22,6 +22,7 @@ import pytest
 
 from gradcheck.grading import Call, SandboxUnavailable, namespaces_available, run_submission
 from gradcheck.grading import sandbox
+from proc_scan import live_with
 
 HERE = Path(__file__).resolve().parent
 SUBS = HERE / "submissions" / "hostile"
@@ -31,17 +32,6 @@ MODE = "namespaces" if NS_OK else "session"
 needs_ns = pytest.mark.skipif(not NS_OK, reason=f"namespaces unavailable: {NS_WHY}")
 
 
-def live_with(marker: str) -> list[int]:
-    """Host pids of live (non-zombie) processes whose command line contains `marker`."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                if marker.encode() in fh.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
 
 
 @pytest.fixture(autouse=True)
