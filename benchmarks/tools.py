@@ -88,6 +88,13 @@ def gradcheck_full(prob: Problem, gradient: Gradient) -> Outcome:
     return Outcome(r.passed, r.nfev, r.comparison.message)
 
 
+def gradcheck_full_scipy(prob: Problem, gradient: Gradient) -> Outcome:
+    """The same full check with scipy.differentiate.derivative's loop for every coordinate."""
+    gw, gt = gradient.at(prob.p0)
+    r = fast.check_gradient(prob.x, prob.y, prob.w_h, prob.theta, gw, gt, engine="scipy", **prob.kw)
+    return Outcome(r.passed, r.nfev, r.comparison.message)
+
+
 def gradcheck_fast(prob: Problem, gradient: Gradient) -> Outcome:
     gw, gt = gradient.at(prob.p0)
     r = network_fast_check(prob.x, prob.y, prob.w_h, prob.theta, gw, gt, **prob.kw)
@@ -218,6 +225,7 @@ def scipy_check_grad(prob: Problem, gradient: Gradient) -> Outcome:
 
 TOOLS = {
     "gradcheck full": gradcheck_full,
+    "gradcheck full (scipy loop)": gradcheck_full_scipy,
     "gradcheck fast": gradcheck_fast,
     "gradcheck fast (black box)": gradcheck_fast_blackbox,
     "torch slow": torch_slow,
