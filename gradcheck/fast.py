@@ -37,7 +37,7 @@ from .finite_differences import DEFAULT_BUDGET, _perturbed
 from .incremental import EPS, STEP, Incremental
 from .network import pack
 from .shapes import as_float_array, validate
-from .stencil import ORDER, derivative
+from .stencil import ORDER, derivative, kink_at_zero
 
 __all__ = ["FullCheck", "FastCheck", "check_gradient", "check_gradient_blackbox", "fast_check",
            "network_fast_check", "network_blackbox"]
@@ -83,20 +83,26 @@ def _coordinates(g, coords, steps, atol, *, noise=0.0, rounding=0.0, kinks=None,
 
 
 def _kinked(ev, coords, atol, engine):
-    """Subgradient interval per coordinate at an exact kink: per-sample one-sided derivatives."""
-    n = ev.n
-    ii, ss = np.repeat(coords, n), np.tile(np.arange(n), coords.size)
-    pos, neg, _ = ev.kink_distances(ii, ss)
-    base = ev.steps[ii]
+    """Subgradient interval per coordinate at an exact kink of the network (kinks located exactly)."""
+    ii, ss = np.repeat(coords, ev.n), np.tile(np.arange(ev.n), coords.size)
+    pos, neg, _ = ev.kink_distances(ii, ss)  # one-sided steps stop short of the next kink
+    steps = [np.minimum(ev.steps[ii], 0.5 * np.where(np.isfinite(d) & (d > 0), d, np.inf)) for d in (pos, neg)]
+    return _subgradients(ev, ii, ss, steps, atol, lambda a: 5 * ev.n * ev.rounding[ii], coords.size, engine)
+
+
+def _subgradients(term, ii, ss, steps, atol, rounding, n_coords, engine="stencil"):
+    """At a kink, per-sample one-sided derivatives L_s, R_s of term(t, i, s) (sample s's loss term
+    at p + t e_i) for the (coordinate, sample) pairs (ii, ss); any value in
+    [mean_s min(L_s, R_s), mean_s max(L_s, R_s)] (the subgradients) passes.  ``rounding(a)``:
+    the rounding bound of the one-sided stencil whose smallest spacing is a."""
     out = []
-    for sign, dist in ((1.0, pos), (-1.0, neg)):
-        steps = np.minimum(base, 0.5 * np.where(np.isfinite(dist) & (dist > 0), dist, np.inf))
-        res, a = _run(ev, ii.size, steps, np.full(ii.size, sign), (ii, ss), atol, engine)
-        out.append((res.df, res.error + 5 * n * ev.rounding[ii], res.status, int(res.nfev.sum())))
+    for sign, st in zip((1.0, -1.0), steps):
+        res, a = _run(term, ii.size, st, np.full(ii.size, sign), (ii, ss), atol, engine)
+        out.append((res.df, res.error + rounding(a), res.status, int(res.nfev.sum())))
     (L, eL, sL, nL), (R, eR, sR, nR) = out
-    mean = lambda v: v.reshape(coords.size, n).mean(axis=1)  # noqa: E731
+    mean = lambda v: v.reshape(n_coords, -1).mean(axis=1)  # noqa: E731
     lo, hi, err = mean(np.minimum(L, R)), mean(np.maximum(L, R)), mean(np.maximum(eL, eR))
-    status = np.minimum(sL, sR).reshape(coords.size, n).min(axis=1)
+    status = np.minimum(sL, sR).reshape(n_coords, -1).min(axis=1)
     # compare() allows 2·error: the half-width enters halved so the interval is exact
     return (lo + hi) / 2, (hi - lo) / 2 / SAFETY + err, status, nL + nR
 
@@ -186,20 +192,46 @@ def _judge(g, ref, err, scale, rtol, name) -> Comparison:
 
 
 class _BlackBox:
-    """t, i ↦ mean of f(p0 + t e_i), chunked by :func:`gradcheck.finite_differences._perturbed`."""
+    """t, i ↦ mean of f(p0 + t e_i), chunked by :func:`gradcheck.finite_differences._perturbed`;
+    ``term(t, i, s)``: sample s's term alone (for the one-sided derivatives at kinks)."""
 
     def __init__(self, f, p0, budget):
         self.f, self.p0, self.budget, self.calls = f, p0, budget, 0
 
+    def _rows(self, t, *index):
+        shaped = [np.reshape(v, np.shape(v) + (1,) * (np.ndim(t) - np.ndim(v))) for v in index]
+        return np.broadcast_arrays(t, *shaped)
+
     def __call__(self, t, i):
-        t, i = np.broadcast_arrays(t, np.reshape(i, np.shape(i) + (1,) * (np.ndim(t) - np.ndim(i))))
+        t, i = self._rows(t, i)
         self.calls += t.size
         return _perturbed(self.f, self.p0, i.ravel(), t.ravel(), self.budget)[0].reshape(t.shape)
 
+    def term(self, t, i, s):
+        t, i, s = self._rows(t, i, s)
+        out, tf, jf, sf = np.empty(t.size), t.ravel(), i.ravel(), s.ravel()
+        chunk = max(1, self.budget // (8 * self.p0.size))
+        for a in range(0, t.size, chunk):
+            rows = np.repeat(self.p0[None, :], min(chunk, t.size - a), axis=0)
+            rows[np.arange(rows.shape[0]), jf[a:a + chunk]] += tf[a:a + chunk]
+            terms = np.asarray(self.f(rows), dtype=np.float64).reshape(rows.shape[0], -1)
+            out[a:a + chunk] = terms[np.arange(rows.shape[0]), sf[a:a + chunk]]
+        self.calls += t.size
+        return out.reshape(t.shape)
 
-def _terms_noise(f, p0) -> float:
-    terms = np.asarray(f(p0[None, :]), dtype=np.float64).ravel()
-    return float(EPS * np.abs(terms).mean())
+
+def _blackbox_kinks(bb, coords, res, steps, f0, noise, n):
+    """Replace the central estimates of coordinates with a kink at p0 (:func:`gradcheck.stencil.kink_at_zero`)
+    by their subgradient intervals; returns the number of such coordinates and evaluations."""
+    kinked = kink_at_zero(res.values, f0, steps, noise)
+    if not kinked.any():
+        return 0, 0
+    c = np.flatnonzero(kinked)
+    ii, ss = np.repeat(coords[c], n), np.tile(np.arange(n), c.size)
+    st = np.repeat(steps[c], n)
+    mid, err, status, evals = _subgradients(bb.term, ii, ss, (st, st), 0.0, lambda a: 5 * ROUND * n * noise / a, c.size)
+    res.df[c], res.error[c], res.status[c] = mid, err, status
+    return c.size, evals
 
 
 def check_gradient_blackbox(f: Callable, p0, grad, *, scale=None, noise: float | None = None, rtol=None,
@@ -207,7 +239,9 @@ def check_gradient_blackbox(f: Callable, p0, grad, *, scale=None, noise: float |
                             budget: int = DEFAULT_BUDGET) -> FullCheck:
     """Every entry (or ``coords``) of ``grad`` against the derivative of f: (k, P) → (k,) or (k, n)
     (mean taken), by batched perturbations.  ``noise``: the loss's rounding (default
-    eps·mean |terms of f(p0)|); ``scale``: entry magnitudes (default |reference|)."""
+    eps·mean |terms of f(p0)|); ``scale``: entry magnitudes (default |reference|).  A coordinate
+    along which the loss has a kink at p0 (detected from the stencil's values) is judged
+    against its subgradient interval, from per-sample one-sided derivatives."""
     t0 = time.perf_counter()
     p0 = as_float_array(p0, "p0").ravel()
     g = as_float_array(grad, "grad")
@@ -215,15 +249,18 @@ def check_gradient_blackbox(f: Callable, p0, grad, *, scale=None, noise: float |
         raise ValueError(f"grad: expected {p0.size} entries (the size of p0), got shape {g.shape}")
     g = g.ravel()
     coords = np.arange(p0.size) if coords is None else np.asarray(coords, dtype=np.intp)
-    noise = _terms_noise(f, p0) if noise is None else float(noise)
+    terms = np.asarray(f(p0[None, :]), dtype=np.float64).ravel()
+    noise = float(EPS * np.abs(terms).mean()) if noise is None else float(noise)
     bb = _BlackBox(f, p0, budget)
     steps = STEP * np.maximum(1.0, np.abs(p0[coords]))
     s = None if scale is None else np.broadcast_to(np.asarray(scale, float).ravel(), p0.shape)[coords]
-    ref, err, status, evals = _coordinates(bb, coords, steps, 0.0, noise=noise)
+    res, a = _run(bb, coords.size, steps, np.zeros(coords.size), (coords,), 0.0)
+    n_kinks, kink_evals = _blackbox_kinks(bb, coords, res, steps, terms.mean(), noise, terms.size)
+    ref, err, evals = res.df, res.error + ROUND * noise / a, int(res.nfev.sum()) + kink_evals
     t1 = time.perf_counter()
     cmp = _judge(g[coords], ref, err, s, rtol, (lambda i: name(coords[i])) if name else (lambda i: f"p[{coords[i]}]"))
     tol = _tolerance(err, np.abs(ref) if s is None else s, rtol)
-    return FullCheck(cmp.passed, cmp, ref, err, tol, status, evals / p0.size + 1, evals, 0,
+    return FullCheck(cmp.passed, cmp, ref, err, tol, res.status, evals / p0.size + 1, evals, n_kinks,
                      dict(derivatives=t1 - t0, compare=time.perf_counter() - t1))
 
 

@@ -15,6 +15,12 @@ systematic mistake shows in every direction; a single entry off by a factor (1 +
 shows once ε|g_i| clears the tolerance, so tiny single-entry errors in huge networks
 need the full check (:func:`gradcheck.fast.check_gradient`).
 
+Kinks: a direction along which the loss has a kink at p0 (relu with a pre-activation exactly
+0; :func:`gradcheck.stencil.kink_at_zero`) cannot judge any gradient — a subgradient's gᵀv
+need not lie between the one-sided slopes when several kinks meet at p0.  When only such
+directions fail, the per-entry check decides, for every entry if affordable (P ≤
+``max_entries``), and the message says so otherwise.
+
 On failure, directions restricted to each block (w_h, θ) find the implicated blocks;
 each failing block is then checked entry by entry — by the incremental full check for
 the network, by the batched black-box check otherwise, after bisecting a block larger
@@ -27,6 +33,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .fast import EPS, ROUND, STEP, FullCheck, _run, _gradient, _problem, check_gradient, check_gradient_blackbox
+from .stencil import kink_at_zero
 from .finite_differences import DEFAULT_BUDGET, network_loss
 from .shapes import as_float_array, validate
 
@@ -46,7 +53,8 @@ class FastCheck(NamedTuple):
 
 def _directional(f, p0, V, noise, budget):
     """D_k ≈ d/dt mean f(p0 + t V_k) by ``scipy.differentiate.derivative`` (order 4) for every
-    row of V, with error + rounding; f(p0) is evaluated once, not once per direction."""
+    row of V, with error + rounding, and whether the loss has a kink at p0 along V_k; f(p0) is
+    evaluated once, not once per direction."""
     K, P = V.shape
     rows = int(max(1, budget // max(8 * P, 1)))
     stack, calls = np.empty((rows, P)), [1]
@@ -69,14 +77,16 @@ def _directional(f, p0, V, noise, budget):
     norm = np.sqrt(np.einsum("ij,ij->i", V, V))  # the first step moves p0 by 2^-7·max(1, ‖p0‖)
     steps = np.where(norm > 0, STEP * max(1.0, float(np.linalg.norm(p0))) / np.maximum(norm, 1e-300), 1.0)
     res, a = _run(g, K, steps, np.zeros(K), (np.arange(K),), 0.0)
-    return res.df, res.error + ROUND * noise / a, calls[0]
+    return res.df, res.error + ROUND * noise / a, calls[0], kink_at_zero(res.values, l0, steps, noise)
 
 
 def _excess(f, p0, g, s, V, noise, rtol, budget):
-    D, err, calls = _directional(f, p0, V, noise, budget)
+    """Worst |gᵀv − D_v| / tolerance, calls, and whether every failing direction has a kink."""
+    D, err, calls, kinked = _directional(f, p0, V, noise, budget)
     tol = rtol * (np.abs(V) @ s) + 2 * err
     diff = np.abs(V @ g - D)
-    return float(np.where(diff == 0, 0.0, diff / tol).max(initial=0.0)), calls
+    excess = np.where(diff == 0, 0.0, diff / tol)
+    return float(excess.max(initial=0.0)), calls, bool(np.all(kinked[excess > 1]))
 
 
 def fast_check(f: Callable, p0, grad, *, directions: int = 8, seed: int = 0, blocks: dict | None = None,
@@ -102,13 +112,17 @@ def fast_check(f: Callable, p0, grad, *, directions: int = 8, seed: int = 0, blo
         noise = EPS * float(np.abs(np.asarray(f(p0[None, :]), dtype=np.float64)).mean())
     noise += EPS * float(s @ np.abs(p0))  # p + t v is rounded: a perturbation of eps·|p_i| per entry
     rng = np.random.default_rng(seed)
-    excess, calls = _excess(f, p0, g, s, rng.standard_normal((directions, p0.size)), noise, rtol, budget)
+    excess, calls, kinks = _excess(f, p0, g, s, rng.standard_normal((directions, p0.size)), noise, rtol, budget)
+    kink_note = " — every failing direction crosses a kink of the loss at p0, where directions cannot judge" \
+        if kinks and excess > 1 else ""
     if excess <= 1 or not locate:
-        return FastCheck(excess <= 1, excess, directions, calls, {}, (), None,
-                         "" if excess <= 1 else f"directional derivatives disagree (worst {excess:.3g}× the tolerance)")
+        return FastCheck(excess <= 1, excess, directions, calls, {}, (), None, "" if excess <= 1 else
+                         f"directional derivatives disagree (worst {excess:.3g}× the tolerance){kink_note}")
     blocks = blocks or {"p": slice(0, p0.size)}
-    bisect = per_entry is None
     max_entries = max(8, 2 ** 24 // p0.size) if max_entries is None else max_entries
+    # bisect a black box down to max_entries; but the per-entry check has the last word on whole
+    # blocks for the network, or when only kinks made directions fail and every entry is affordable
+    bisect = per_entry is None and not (kinks and p0.size <= max_entries)
     per_entry = per_entry or (lambda c: check_gradient_blackbox(
         f, p0, g, scale=scale, noise=noise, rtol=rtol, coords=c, name=name, budget=min(budget, DEFAULT_BUDGET)))
     status, failed, fallback = {}, [], None
@@ -117,15 +131,15 @@ def fast_check(f: Callable, p0, grad, *, directions: int = 8, seed: int = 0, blo
         nonlocal calls
         W = np.zeros((k, p0.size))
         W[:, lo:hi] = rng.standard_normal((k, hi - lo))
-        e, c = _excess(f, p0, g, s, W, noise, rtol, budget)
+        e, c, _ = _excess(f, p0, g, s, W, noise, rtol, budget)
         calls += c
         return e <= 1
 
     for label, sl in blocks.items():
         status[label] = passes(*sl.indices(p0.size)[:2], directions)
-    # with a per-entry check of the network (no bisection), it has the last word on every failing
-    # block (all blocks if none fails alone): directions through a relu kink may disagree with a
-    # right gradient, the per-entry check does not
+    # without bisection the per-entry check has the last word on every failing block (all blocks if
+    # none fails alone): directions through a relu kink may disagree with a right gradient, the
+    # per-entry check (subgradient intervals at kinks) does not
     suspects = [k for k, v in status.items() if not v] or ([] if bisect else list(blocks))
     fallbacks = {}
     for label in suspects:
@@ -140,11 +154,11 @@ def fast_check(f: Callable, p0, grad, *, directions: int = 8, seed: int = 0, blo
             calls += fallback.nfev
     if not bisect and all(fb.passed for fb in fallbacks.values()):
         return FastCheck(True, excess, directions, calls, status, (), fallback,
-                         f"directional derivatives disagreed (worst {excess:.3g}× the tolerance), but every entry "
-                         f"of {', '.join(suspects)} passed the per-entry check (kinks?)")
+                         f"directional derivatives disagreed (worst {excess:.3g}× the tolerance)"
+                         f"{kink_note or ' (kinks?)'}, but every entry of {', '.join(suspects)} passed the per-entry check")
     bad = ", ".join(k for k, v in status.items() if not v) or "none found"
     named = f"; wrong entries: {', '.join(failed[:10])}" if failed else ""
-    message = f"directional derivatives disagree (worst {excess:.3g}× the tolerance); failing blocks: {bad}{named}"
+    message = f"directional derivatives disagree (worst {excess:.3g}× the tolerance){kink_note}; failing blocks: {bad}{named}"
     return FastCheck(False, excess, directions, calls, status, tuple(failed), fallback, message)
 
 

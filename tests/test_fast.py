@@ -203,3 +203,39 @@ def test_bad_inputs_name_the_argument_and_shapes():
         fast_check(f, p0, np.zeros(20))
     with pytest.raises(ValueError, match="directions: expected a positive integer"):
         fast_check(f, p0, np.zeros(21), directions=0)
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_black_box_checks_accept_the_subgradient_at_relu_kinks_and_nothing_else(n):
+    """A plain black box (no network structure): kinks are found from the stencil's values and
+    judged against per-sample one-sided derivatives; fast mode then defers to that check."""
+    x, y, w_h, theta, _, _ = _net(d=4, m=6, n=n, seed=3, hidden="relu")
+    w_h[:, 1:3] = 0.0  # pre_h[:, 1:3] = 0 exactly: every w_h[k, 1] and w_h[k, 2] sits on a kink
+    g = formulas.batch_gradients(np.atleast_2d(x), np.atleast_1d(y), w_h, theta, hidden="relu")
+    f, p0 = network_loss(x, y, w_h, theta, hidden="relu")
+    right = pack(g.w_h, g.theta)
+    res = fast.check_gradient_blackbox(f, p0, right)
+    assert res.passed and res.n_kinks == 2 * 5, res.comparison.message
+    assert fast_check(f, p0, right).passed
+    # the interval matters: the right entry (relu'(0) = 0) is far from the central difference, the
+    # mean of the one-sided slopes, and from the interval's midpoint
+    assert abs(right[1] - res.reference[1]) > 1e-3 * abs(res.reference[1]) > 0
+    wrong = right.copy()
+    wrong[1] += 1.0 + abs(res.reference[1]) * 3  # w_h[0, 1], outside [left, right] derivative
+    assert fast.check_gradient_blackbox(f, p0, wrong).comparison.failed == ("p[1]",)
+    bad = fast_check(f, p0, wrong, name=lambda i: f"p[{i}]")
+    assert not bad.passed and bad.failed == ("p[1]",)
+
+
+def test_kink_detection_from_the_stencil_values():
+    from gradcheck.stencil import derivative, kink_at_zero
+    a = np.array([0.3, -2.0, 1e-3, 0.0, 1.0])
+    def f(t, c):  # kink at 0 (|t|, relu-like), smooth, tiny kink, none, kink at t = 3e-3 (h/4 < 3e-3 < h/2)
+        return np.where(c == 0.3, c * np.abs(t) + t, 0) + np.where(c == -2.0, np.cosh(t), 0) \
+            + np.where(c == 1e-3, c * np.maximum(t, 0), 0) + np.where(c == 1.0, np.maximum(t - 3e-3, 0), 0)
+    steps = np.full(a.size, 2.0 ** -7)
+    res = derivative(f, steps, args=(a,))
+    f0 = f(np.zeros(a.size), a)
+    assert kink_at_zero(res.values, f0, steps, noise=1e-16).tolist() == [True, False, True, False, False]
+    # below the rounding of f, a kink is not claimed
+    assert not kink_at_zero(res.values, f0, steps, noise=1e-3)[2]
