@@ -1,7 +1,7 @@
 """The public hypothesis strategies."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
 
 from gradcheck import strategies as gs
 from gradcheck.network import forward

@@ -3,8 +3,6 @@ import json
 import types
 from pathlib import Path
 
-import numpy as np
-
 from gradcheck import formulas
 from gradcheck.cli import main
 from gradcheck.properties import PROPERTIES, by_name
