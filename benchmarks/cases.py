@@ -3,14 +3,13 @@
 One network throughout: one sample, sigmoid hidden and output, bias last, x ~ N(0, 1),
 w_h ~ N(0, 1/(d+1)), θ ~ N(0, 1/(m+1)), y ~ U(0, 1), fixed seed.  Mistakes come from
 :mod:`gradcheck.mistakes` (``formula_set``: every catalogue mistake that changes the
-single-sample gradient and is not the same function for sigmoid layers); local
-injections are used only if that module is missing.
+single-sample gradient and is not the same function for sigmoid layers).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from gradcheck import formulas
+from gradcheck import formulas, mistakes
 from gradcheck.network import forward, unpack
 
 from tools import Gradient, Problem
@@ -62,10 +61,6 @@ def scaled_entry(prob: Problem, factor: float) -> Gradient:
 
 def catalogue(prob: Problem) -> dict:
     """Mistake id -> wrong Gradient, for this problem's activations."""
-    try:
-        from gradcheck import mistakes
-    except ImportError:
-        return {k: Gradient(_local(k, prob)) for k in LOCAL}
     out = {}
     for m in mistakes.CATALOGUE:
         if not mistakes.changes(m, "gradients") or m.id.startswith("batch_"):
@@ -74,33 +69,6 @@ def catalogue(prob: Problem) -> dict:
             continue
         out[m.id] = _formula_gradient(mistakes.formula_set(m), prob)
     return out
-
-
-LOCAL = ["bias_row_dropped", "wrong_hidden_derivative", "theta_shifted", "times_two", "sign_flip", "scrambled"]
-
-
-def _local(kind, prob):  # used only without gradcheck.mistakes
-    base = right(prob)
-
-    def at(p):
-        gw, gt = base.at(p)
-        w_h, theta = unpack(np.asarray(p, dtype=np.float64), prob.d, prob.m)
-        f = forward(prob.x, prob.y, w_h, theta)
-        delta = (f.y_hat - prob.y) * f.y_hat * (1 - f.y_hat)
-        if kind == "bias_row_dropped":
-            gw = gw.copy(); gw[-1] = 0.0  # noqa: E702
-        elif kind == "wrong_hidden_derivative":
-            gw = np.outer(f.x_bar, delta * theta[:-1] * f.h)
-        elif kind == "theta_shifted":
-            gw = np.outer(f.x_bar, delta * theta[1:] * f.h * (1 - f.h))
-        elif kind == "times_two":
-            gw, gt = 2 * gw, 2 * gt
-        elif kind == "sign_flip":
-            gw, gt = -gw, -gt
-        elif kind == "scrambled":
-            gw = np.outer(delta * theta[:-1] * f.h * (1 - f.h), f.x_bar).reshape(gw.shape)
-        return gw, gt
-    return at
 
 
 def detection_cases(d: int, m: int, *, seed: int = 0) -> list:

@@ -5,23 +5,9 @@ import argparse
 import sys
 
 from . import activations
+from .cli import _activation_list, _positive
 
 __all__ = ["add_parsers"]
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
-
-
-def _activation_list(text: str) -> list[str]:
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    for n in names:
-        if n not in activations.ACTIVATIONS:
-            raise argparse.ArgumentTypeError(f"expected names from {', '.join(activations.names())}, got {n!r}")
-    return names
 
 
 def _id_list(text: str) -> list[str]:

@@ -61,14 +61,14 @@ def derivative(f: Callable, steps, *, args=(), direction=None, atol: float = 0.0
     A = steps.size
     direction = np.zeros(A) if direction is None else np.broadcast_to(np.asarray(direction, float), (A,))
     df, error, values = np.full(A, np.nan), np.full(A, np.nan), np.full((A, 6), np.nan)
-    status, nit, nfev = np.full(A, -2, dtype=np.int32), np.full(A, 2), np.full(A, 6)
+    status, nit, nfev = np.full(A, -2, dtype=np.int32), np.full(A, 2), np.zeros(A, dtype=int)
     central = np.flatnonzero((direction == 0) & np.isfinite(steps) & (steps > 0))
     if vectorised and maxiter >= 2 and central.size:
         df[central], error[central], values[central] = _central(f, steps[central], _take(args, central), factor)
+        nfev[central] = 6
         with np.errstate(invalid="ignore"):
             status[central] = np.where(error[central] < atol + rtol * np.abs(df[central]), 0, -2)
     todo = np.flatnonzero(status != 0)
-    nfev[todo] = np.where(np.isin(todo, central), 6, 0) if vectorised else 0
     if todo.size:
         res = _scipy_derivative(f, np.zeros(todo.size), args=_take(args, todo), initial_step=steps[todo],
                                 step_direction=direction[todo], order=ORDER, step_factor=factor,
