@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from scipy.differentiate import derivative as scipy_derivative
 
 from gradcheck import fast, formulas, incremental, stencil, strategies as gs
@@ -88,6 +88,8 @@ def test_cached_and_generic_delta_agree(name):
 
 @settings(max_examples=20, deadline=None)
 @given(gs.problems(batch=True) | gs.problems())
+@example(gs.Problem(np.array([0.0]), np.array(0.0), np.array([[8.09501269e-197], [8.09501269e-197]]),
+                    np.array([1.0, 0.0]), "tanh", "tanh"))  # statuses 0 vs −1 at w_h[bias row, 0] (below)
 def test_full_check_engines_agree(p):
     """The full check with scipy's loop for every coordinate and with the vectorised first two
     iterations: same references and error bounds (to rounding), same verdicts."""
@@ -99,10 +101,14 @@ def test_full_check_engines_agree(p):
     runs = [fast.check_gradient(p.x, p.y, p.w_h, p.theta, gw, gt, engine=e, **p.kwargs) for e in ("stencil", "scipy")]
     a, b = runs
     assert a.passed == b.passed and a.comparison.failed == b.comparison.failed
-    np.testing.assert_array_equal(a.status, b.status)
     # the evaluations are bit-identical (steps h/2^k); only the rounding of the Richardson weights
     # differs, far inside the rounding bound of the evaluations that both errors include
     rounding = fast._problem(p.x, p.y, p.w_h, p.theta, p.hidden, p.output)[1].rounding
+    # scipy's status too, except where its own error estimate is below that rounding bound: there
+    # (an unresolvable ∂l/∂p ~ 1e-196 beside a t²/2 term) the weights' rounding decides whether
+    # |df₂ − df₁| is exactly 0 (converged) or rounding noise that grows as the step shrinks (−1)
+    differ = a.status != b.status
+    assert np.all(b.error[differ] <= 2 * rounding[differ] + UNDERFLOW), (a.status, b.status, b.error, rounding)
     allowed = 1e-12 * (np.abs(b.reference) + b.error) + rounding + UNDERFLOW
     assert np.all(np.abs(a.reference - b.reference) <= allowed)
     assert np.all(np.abs(a.error - b.error) <= allowed)
