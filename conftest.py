@@ -8,6 +8,7 @@ property; ``thorough`` 200, 5000 per property.  Pick one with
 overridable with ``--hypothesis-seed=N`` or GRADCHECK_SEED=N, and always printed
 in the report header so any failure can be replayed.
 """
+
 import os
 import random
 
@@ -31,4 +32,5 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     seed = config.getoption("hypothesis_seed")
-    return f"gradcheck: hypothesis profile {settings.get_current_profile_name()!r}, seed {seed} (replay: --hypothesis-seed={seed})"
+    profile = settings.get_current_profile_name()
+    return f"gradcheck: hypothesis profile {profile!r}, seed {seed} (replay: --hypothesis-seed={seed})"

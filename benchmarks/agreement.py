@@ -2,7 +2,7 @@
 
     python benchmarks/agreement.py [--examples N] [--seed S] [--out DIR]
 
-Draws problems with gradcheck.strategies.problems for every (hidden, output)
+Draws problems with gradcheck.checking.strategies.problems for every (hidden, output)
 pair (N per pair; the ci profile uses 40) and compares the analytic gradient a
 with each oracle r: autodiff, complex step (analytic activations only) and
 batched central differences.  Printed per oracle:
@@ -13,11 +13,12 @@ batched central differences.  Printed per oracle:
     1e-300 — hypothesis draws all of these): there its estimate is mostly noise,
     and honestly says so through e;
   * the max over well-conditioned examples, κ = R / |ŷ − y| ≤ 1e3 (R from
-    gradcheck.properties.residual_size: what rounding in ŷ − y is relative to).
+    gradcheck.checking.scale.residual_size: what rounding in ŷ − y is relative to).
     Every gradient — analytic, autodiff or estimated — carries ≈ κ·eps relative
     rounding from ŷ − y, so beyond that no two of them can be asked to agree.
 Writes reports/agreement.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,14 +28,20 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, seed as hseed, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as hseed
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gradcheck import activations, autodiff, formulas  # noqa: E402
-from gradcheck.finite_differences import estimate  # noqa: E402
-from gradcheck.network import forward, pack  # noqa: E402
-from gradcheck.properties import residual_size  # noqa: E402
-from gradcheck.strategies import problems  # noqa: E402
+from gradcheck.checking.scale import residual_size
+from gradcheck.checking.strategies import problems
+from gradcheck.model import (
+    activations,
+    formulas,
+)
+from gradcheck.model.network import forward, pack
+from gradcheck.oracles import autodiff
+from gradcheck.oracles.finite_differences import estimate
 
 ORACLES = ("autodiff", "complex step", "central differences")
 
@@ -53,7 +60,7 @@ def collect(examples: int, seed: int) -> dict[str, list[tuple]]:
         @hseed(seed)
         @settings(max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck))
         @given(st.data())
-        def body(data):
+        def body(data, hidden=hidden, output=output, analytic=analytic):
             p = data.draw(problems(hidden=hidden, output=output))
             f = forward(p.x, p.y, p.w_h, p.theta, **p.kwargs)
             res = abs(float(f.y_hat - p.y))
@@ -78,9 +85,15 @@ def summarise(rows) -> dict:
         resolved = np.array([r[1] for r in recs])
         tame = np.array([r[2] for r in recs]) <= 1e3
         finite = np.isfinite(rel)
-        out[name] = dict(examples=len(recs), median_rel=float(np.median(rel[finite])), max_rel=float(rel[finite].max()),
-                         resolved=int(resolved.sum()), max_rel_resolved=float(rel[resolved].max(initial=0.0)),
-                         well_conditioned=int(tame.sum()), max_rel_well_conditioned=float(rel[tame & finite].max(initial=0.0)))
+        out[name] = dict(
+            examples=len(recs),
+            median_rel=float(np.median(rel[finite])),
+            max_rel=float(rel[finite].max()),
+            resolved=int(resolved.sum()),
+            max_rel_resolved=float(rel[resolved].max(initial=0.0)),
+            well_conditioned=int(tame.sum()),
+            max_rel_well_conditioned=float(rel[tame & finite].max(initial=0.0)),
+        )
     return out
 
 
@@ -91,13 +104,19 @@ def main(argv=None):
     ap.add_argument("--out", default="reports")
     args = ap.parse_args(argv)
     table = summarise(collect(args.examples, args.seed))
-    print(f"{'oracle':20s} {'examples':>8s} {'median':>8s} {'max':>8s} {'resolved':>8s} {'max':>8s} {'κ≤1e3':>6s} {'max':>8s}")
+    print(
+        f"{'oracle':20s} {'examples':>8s} {'median':>8s} {'max':>8s} {'resolved':>8s} {'max':>8s} "
+        f"{'κ≤1e3':>6s} {'max':>8s}"
+    )
     for name, r in table.items():
-        print(f"{name:20s} {r['examples']:8d} {r['median_rel']:8.1e} {r['max_rel']:8.1e} {r['resolved']:8d} "
-              f"{r['max_rel_resolved']:8.1e} {r['well_conditioned']:6d} {r['max_rel_well_conditioned']:8.1e}")
+        print(
+            f"{name:20s} {r['examples']:8d} {r['median_rel']:8.1e} {r['max_rel']:8.1e} {r['resolved']:8d} "
+            f"{r['max_rel_resolved']:8.1e} {r['well_conditioned']:6d} {r['max_rel_well_conditioned']:8.1e}"
+        )
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    Path(args.out, "agreement.json").write_text(json.dumps(
-        {"seed": args.seed, "examples_per_pair": args.examples, "oracles": table}, indent=2) + "\n")
+    Path(args.out, "agreement.json").write_text(
+        json.dumps({"seed": args.seed, "examples_per_pair": args.examples, "oracles": table}, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

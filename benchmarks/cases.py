@@ -2,17 +2,18 @@
 
 One network throughout: one sample, sigmoid hidden and output, bias last, x ~ N(0, 1),
 w_h ~ N(0, 1/(d+1)), θ ~ N(0, 1/(m+1)), y ~ U(0, 1), fixed seed.  Mistakes come from
-:mod:`gradcheck.mistakes` (``formula_set``: every catalogue mistake that changes the
+:mod:`gradcheck.mistakes.catalogue` (``formula_set``: every catalogue mistake that changes the
 single-sample gradient and is not the same function for sigmoid layers).
 """
+
 from __future__ import annotations
 
 import numpy as np
-
-from gradcheck import formulas, mistakes
-from gradcheck.network import forward, unpack
-
 from tools import Gradient, Problem
+
+from gradcheck.mistakes import catalogue as mistakes
+from gradcheck.model import formulas
+from gradcheck.model.network import forward, unpack
 
 SIZES = [(20, 50), (100, 200), (1000, 1000)]
 ENTRY = (3, 1)  # the single entry scaled by (1 + ε): w_h[3, 1]
@@ -39,8 +40,9 @@ def kink_problem(d: int, m: int, *, seed: int = 0) -> Problem:
 def _formula_gradient(F, prob: Problem) -> Gradient:
     def at(p):
         w_h, theta = unpack(np.asarray(p, dtype=np.float64), prob.d, prob.m)
-        g = F.gradients(prob.x, prob.y, w_h, theta, **prob.kw)
+        g = F.gradients(prob.x, prob.y, w_h, theta, **prob.kwargs)
         return np.asarray(g.w_h), np.asarray(g.theta)
+
     return Gradient(at)
 
 
@@ -56,6 +58,7 @@ def scaled_entry(prob: Problem, factor: float) -> Gradient:
         gw = gw.copy()
         gw[ENTRY] *= factor
         return gw, gt
+
     return Gradient(at)
 
 
@@ -74,11 +77,16 @@ def catalogue(prob: Problem) -> dict:
 def detection_cases(d: int, m: int, *, seed: int = 0) -> list:
     """(case, regime, Problem, Gradient, expect_pass) rows of the detection table."""
     rows = []
-    for regime, prob in (("ordinary", problem(d, m, seed=seed)), ("ŷ − y = 1e-4", problem(d, m, seed=seed, residual=1e-4))):
+    for regime, prob in (
+        ("ordinary", problem(d, m, seed=seed)),
+        ("ŷ − y = 1e-4", problem(d, m, seed=seed, residual=1e-4)),
+    ):
         rows.append(("right gradient", regime, prob, right(prob), True))
         rows += [(mid, regime, prob, g, False) for mid, g in catalogue(prob).items()]
-        rows += [(f"w_h[{ENTRY[0]}, {ENTRY[1]}] × {f}", regime, prob, scaled_entry(prob, f), False)
-                 for f in (1.1, 1.01, 1.000001)]
+        rows += [
+            (f"w_h[{ENTRY[0]}, {ENTRY[1]}] × {f}", regime, prob, scaled_entry(prob, f), False)
+            for f in (1.1, 1.01, 1.000001)
+        ]
     kink = kink_problem(d, m, seed=seed)
     rows.append(("right gradient, pre_h = 0 (relu kinks)", "relu kinks", kink, right(kink), True))
     return rows

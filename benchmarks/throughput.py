@@ -4,8 +4,9 @@ Uses ``gradcheck.grading.grade.grade_many`` (isolation on: namespaces when avail
 when the package has it; otherwise measures the sandbox round trip itself — one
 ``run_submission`` per file with the calls a grader makes (forward_pass on a (1, d)
 row and compute_gradients on three samples), each result checked in the parent by
-``gradcheck.fast.check_gradient`` — and says so.
+``gradcheck.largescale.full.check_gradient`` — and says so.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -59,21 +60,29 @@ def _write(folder: Path, n: int) -> list[Path]:
 
 def _round_trip(path, d=5, m=4, seed=0):
     """One sandbox run with a grader's calls; the gradients checked in the parent."""
-    from gradcheck import fast
     from gradcheck.grading import Call, run_submission
+    from gradcheck.largescale import full as fast
+
     rng = np.random.default_rng(seed)
     w_h, theta = rng.normal(size=(d + 1, m)), rng.normal(size=m + 1)
     X, Y = rng.normal(size=(3, d)), rng.uniform(size=3)
-    calls = [Call("forward_pass", {"X": X[i:i + 1], "wh": w_h, "theta": theta}, f"f{i}") for i in range(3)]
+    calls = [Call("forward_pass", {"X": X[i : i + 1], "wh": w_h, "theta": theta}, f"f{i}") for i in range(3)]
     res = run_submission(path, calls, isolation="namespaces")
     ok = res.status == "ok"
     if ok:  # second run: every compute_gradients call at once, on the intermediates returned
-        grad_calls = [Call("compute_gradients", {"x": X[i], "y": float(Y[i]), **res.calls[f"f{i}"].values,
-                                                 "theta": theta}, f"g{i}") for i in range(3)]
+        grad_calls = [
+            Call(
+                "compute_gradients", {"x": X[i], "y": float(Y[i]), **res.calls[f"f{i}"].values, "theta": theta}, f"g{i}"
+            )
+            for i in range(3)
+        ]
         res2 = run_submission(path, grad_calls, isolation="namespaces")
         ok = res2.status == "ok" and all(
-            fast.check_gradient(X[i], Y[i], w_h, theta, res2.calls[f"g{i}"].values["dl_dwh"],
-                                res2.calls[f"g{i}"].values["dl_dtheta"]).passed for i in range(3))
+            fast.check_gradient(
+                X[i], Y[i], w_h, theta, res2.calls[f"g{i}"].values["dl_dwh"], res2.calls[f"g{i}"].values["dl_dtheta"]
+            ).passed
+            for i in range(3)
+        )
     return ok
 
 
@@ -96,9 +105,12 @@ def throughput(n: int, jobs_list, say) -> dict:
             dt = time.perf_counter() - t0
             rows.append(dict(jobs=jobs, n=n, seconds=dt, per_second=n / dt, all_right=right))
             say(f"  jobs {jobs}: {n} submissions in {dt:.2f} s = {n / dt:.2f}/s, all graded right: {right}")
-    method = ("`gradcheck.grading.grade.grade_many(paths, jobs=J, isolation='namespaces')`: the full grade "
-              "(sandboxed run of every check, checks in the parent)" if grade_many is not None else
-              "`gradcheck.grading` has no batch grade yet: sandbox round trip per submission (two "
-              "`run_submission` runs in namespaces: 3× forward_pass, then 3× compute_gradients on the returned "
-              "intermediates, each checked by `gradcheck.fast.check_gradient`), in a thread pool of J")
+    method = (
+        "`gradcheck.grading.grade.grade_many(paths, jobs=J, isolation='namespaces')`: the full grade "
+        "(sandboxed run of every check, checks in the parent)"
+        if grade_many is not None
+        else "`gradcheck.grading` has no batch grade yet: sandbox round trip per submission (two "
+        "`run_submission` runs in namespaces: 3× forward_pass, then 3× compute_gradients on the returned "
+        "intermediates, each checked by `gradcheck.largescale.full.check_gradient`), in a thread pool of J"
+    )
     return dict(method=method, rows=rows)

@@ -1,22 +1,29 @@
 """Where gradcheck's full check spends its time: cProfile (one thread), grouped by module.
 
 cProfile charges a numpy ufunc's time to the Python function that calls it, so
-"Δl evaluations" is the σ arithmetic and gathers of ``gradcheck.incremental``,
+"Δl evaluations" is the σ arithmetic and gathers of ``gradcheck.largescale.incremental``,
 "scipy.differentiate loop" is scipy's per-element bookkeeping (plus the few Python
 helpers of scipy._lib it calls), and so on.  Seconds of one thread, not wall time.
 """
+
 from __future__ import annotations
 
 import cProfile
 import pstats
 
-from gradcheck import fast
+from gradcheck.largescale import full as fast
+from gradcheck.model.network import pack
 
-GROUPS = [("gradcheck/incremental.py", "Δl evaluations (σ only, incremental)"),
-          ("gradcheck/stencil.py", "vectorised iterations (gradcheck.stencil)"),
-          ("scipy/differentiate", "scipy.differentiate loop"), ("scipy/_lib", "scipy.differentiate loop"),
-          ("gradcheck/compare.py", "compare"), ("gradcheck/fast.py", "fast.py (setup, kinks, chunks)"),
-          ("gradcheck/network.py", "forward pass, pack"), ("gradcheck/shapes.py", "input validation")]
+GROUPS = [
+    ("gradcheck/largescale/incremental.py", "Δl evaluations (σ only, incremental)"),
+    ("gradcheck/largescale/stencil.py", "vectorised iterations (gradcheck.largescale.stencil)"),
+    ("scipy/differentiate", "scipy.differentiate loop"),
+    ("scipy/_lib", "scipy.differentiate loop"),
+    ("gradcheck/checking/tolerance.py", "compare"),
+    ("gradcheck/largescale/full.py", "full.py (setup, kinks, chunks)"),
+    ("gradcheck/model/network.py", "forward pass, pack"),
+    ("gradcheck/model/shapes.py", "input validation"),
+]
 
 
 def _group(filename: str) -> str:
@@ -28,9 +35,10 @@ def _group(filename: str) -> str:
 
 def where_time_goes(prob, gradient, *, engine: str = "stencil") -> dict:
     """{group: seconds} for one single-threaded full check of ``prob`` (benchmarks.cases.Problem)."""
-    gw, gt = gradient.at(prob.p0)
-    run = lambda: fast.check_gradient(prob.x, prob.y, prob.w_h, prob.theta, gw, gt, threads=1,  # noqa: E731
-                                      engine=engine, **prob.kw)
+    gw, gt = gradient.at(pack(prob.w_h, prob.theta))
+    run = lambda: fast.check_gradient(
+        prob.x, prob.y, prob.w_h, prob.theta, gw, gt, threads=1, engine=engine, **prob.kwargs
+    )
     run()  # warm
     prof = cProfile.Profile()
     prof.runcall(run)

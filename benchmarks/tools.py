@@ -7,42 +7,20 @@ a ``jax.custom_vjp``, scipy's ``grad`` callable); gradcheck gets the two arrays.
 ``calls`` counts evaluations of the loss at one parameter vector (for gradcheck's
 incremental full check: loss-equivalent evaluations, i.e. coordinate evaluations / P).
 """
+
 from __future__ import annotations
 
 import sys
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import expit
 
-from gradcheck import fast
-from gradcheck.fast_mode import fast_check, network_fast_check
-from gradcheck.network import pack
-
-
-class Problem(NamedTuple):
-    x: np.ndarray       # (d,) one sample
-    y: float
-    w_h: np.ndarray     # (d+1, m)
-    theta: np.ndarray   # (m+1,)
-    hidden: str = "sigmoid"
-    output: str = "sigmoid"
-
-    @property
-    def d(self):
-        return self.w_h.shape[0] - 1
-
-    @property
-    def m(self):
-        return self.w_h.shape[1]
-
-    @property
-    def p0(self):
-        return pack(self.w_h, self.theta)
-
-    @property
-    def kw(self):
-        return dict(hidden=self.hidden, output=self.output)
+from gradcheck.largescale import full as fast
+from gradcheck.largescale.directional import fast_check, network_fast_check
+from gradcheck.model.network import pack
+from gradcheck.model.shapes import Problem
 
 
 class Gradient(NamedTuple):
@@ -50,7 +28,7 @@ class Gradient(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    passed: bool | None   # None: the tool raised (counted as a detection: the user sees a failure)
+    passed: bool | None  # None: the tool raised (counted as a detection: the user sees a failure)
     calls: float | None
     note: str = ""
 
@@ -67,11 +45,12 @@ def numpy_loss(prob: Problem, counter: list):
     def f(P):
         P = np.atleast_2d(P)
         counter[0] += P.shape[0]
-        W = P[:, :(d + 1) * m].reshape(-1, d + 1, m)
-        h = sh(np.matmul(x_bar, W))                      # (k, m)
-        theta = P[:, (d + 1) * m:]
+        W = P[:, : (d + 1) * m].reshape(-1, d + 1, m)
+        h = sh(np.matmul(x_bar, W))  # (k, m)
+        theta = P[:, (d + 1) * m :]
         y_hat = sy(np.einsum("km,km->k", h, theta[:, :-1]) + theta[:, -1])
         return 0.5 * (y_hat - prob.y) ** 2
+
     return f
 
 
@@ -82,22 +61,23 @@ def _flat(gradient: Gradient, p) -> np.ndarray:
 
 # ---- gradcheck ----------------------------------------------------------------
 
+
 def gradcheck_full(prob: Problem, gradient: Gradient) -> Outcome:
-    gw, gt = gradient.at(prob.p0)
-    r = fast.check_gradient(prob.x, prob.y, prob.w_h, prob.theta, gw, gt, **prob.kw)
+    gw, gt = gradient.at(pack(prob.w_h, prob.theta))
+    r = fast.check_gradient(prob.x, prob.y, prob.w_h, prob.theta, gw, gt, **prob.kwargs)
     return Outcome(r.passed, r.nfev, r.comparison.message)
 
 
 def gradcheck_full_scipy(prob: Problem, gradient: Gradient) -> Outcome:
     """The same full check with scipy.differentiate.derivative's loop for every coordinate."""
-    gw, gt = gradient.at(prob.p0)
-    r = fast.check_gradient(prob.x, prob.y, prob.w_h, prob.theta, gw, gt, engine="scipy", **prob.kw)
+    gw, gt = gradient.at(pack(prob.w_h, prob.theta))
+    r = fast.check_gradient(prob.x, prob.y, prob.w_h, prob.theta, gw, gt, engine="scipy", **prob.kwargs)
     return Outcome(r.passed, r.nfev, r.comparison.message)
 
 
 def gradcheck_fast(prob: Problem, gradient: Gradient) -> Outcome:
-    gw, gt = gradient.at(prob.p0)
-    r = network_fast_check(prob.x, prob.y, prob.w_h, prob.theta, gw, gt, **prob.kw)
+    gw, gt = gradient.at(pack(prob.w_h, prob.theta))
+    r = network_fast_check(prob.x, prob.y, prob.w_h, prob.theta, gw, gt, **prob.kwargs)
     return Outcome(r.passed, r.nfev, r.message)
 
 
@@ -108,15 +88,22 @@ def gradcheck_fast_blackbox(prob: Problem, gradient: Gradient) -> Outcome:
     counter = [0]
     f = numpy_loss(prob, counter)
     split = (prob.d + 1) * prob.m
-    r = fast_check(f, prob.p0, _flat(gradient, prob.p0), blocks={"w_h": slice(0, split), "theta": slice(split, None)},
-                   locate=prob.p0.size < 100_000)
+    r = fast_check(
+        f,
+        pack(prob.w_h, prob.theta),
+        _flat(gradient, pack(prob.w_h, prob.theta)),
+        blocks={"w_h": slice(0, split), "theta": slice(split, None)},
+        locate=pack(prob.w_h, prob.theta).size < 100_000,
+    )
     return Outcome(r.passed, counter[0], r.message)
 
 
 # ---- torch --------------------------------------------------------------------
 
+
 def _torch():
     import torch
+
     tg = sys.modules["torch.autograd.gradcheck"]  # the module (torch.autograd.gradcheck is also a function)
     torch.set_num_threads(1)  # fastest for these small ops on 2 cores (see benchmarks/run.py)
     # On a mismatch, fast mode has its verdict and then recomputes both Jacobians in slow mode for
@@ -138,7 +125,7 @@ def _torch_check(prob: Problem, gradient: Gradient, fast_mode: bool) -> Outcome:
         def forward(ctx, p):
             calls[0] += 1
             ctx.save_for_backward(p)
-            W, theta = p[:(d + 1) * m].reshape(d + 1, m), p[(d + 1) * m:]
+            W, theta = p[: (d + 1) * m].reshape(d + 1, m), p[(d + 1) * m :]
             h = sh(x_bar @ W)
             return 0.5 * (sy(h @ theta[:-1] + theta[-1]) - prob.y) ** 2
 
@@ -148,7 +135,7 @@ def _torch_check(prob: Problem, gradient: Gradient, fast_mode: bool) -> Outcome:
             g = torch.from_numpy(_flat(gradient, p.detach().numpy())).reshape(p.shape)
             return go * g
 
-    p = torch.from_numpy(prob.p0.copy()).requires_grad_(True)
+    p = torch.from_numpy(pack(prob.w_h, prob.theta).copy()).requires_grad_(True)
     ok = torch.autograd.gradcheck(Loss.apply, (p,), fast_mode=fast_mode, raise_exception=False)
     return Outcome(bool(ok), calls[0])
 
@@ -163,20 +150,23 @@ def torch_fast(prob, gradient):
 
 # ---- jax ----------------------------------------------------------------------
 
+
 def _jax():
     import logging
 
     import jax
+
     logging.getLogger("jax._src.callback").setLevel(logging.CRITICAL)  # a wrong-size gradient raises anyway
     jax.config.update("jax_enable_x64", True)  # else float64 input is silently float32
     from jax.test_util import check_grads
+
     return jax, check_grads
 
 
 def jax_rev(prob: Problem, gradient: Gradient) -> Outcome:
     jax, check_grads = _jax()
     jnp = jax.numpy
-    d, m, P = prob.d, prob.m, prob.p0.size
+    d, m, P = prob.d, prob.m, pack(prob.w_h, prob.theta).size
     x_bar = jnp.asarray(np.append(prob.x, 1.0))
     act = {"sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu, "tanh": jnp.tanh}
     sh, sy = act[prob.hidden], act[prob.output]
@@ -184,7 +174,7 @@ def jax_rev(prob: Problem, gradient: Gradient) -> Outcome:
 
     def primal(p):
         calls[0] += 1
-        W, theta = p[:(d + 1) * m].reshape(d + 1, m), p[(d + 1) * m:]
+        W, theta = p[: (d + 1) * m].reshape(d + 1, m), p[(d + 1) * m :]
         return 0.5 * (sy(sh(x_bar @ W) @ theta[:-1] + theta[-1]) - prob.y) ** 2
 
     @jax.custom_vjp
@@ -195,13 +185,14 @@ def jax_rev(prob: Problem, gradient: Gradient) -> Outcome:
         return primal(p), p
 
     def bwd(p, ct):
-        g = jax.pure_callback(lambda q: _flat(gradient, np.asarray(q)).reshape(P),
-                              jax.ShapeDtypeStruct((P,), jnp.float64), p)
+        g = jax.pure_callback(
+            lambda q: _flat(gradient, np.asarray(q)).reshape(P), jax.ShapeDtypeStruct((P,), jnp.float64), p
+        )
         return (ct * g,)
 
     loss.defvjp(fwd, bwd)
     try:
-        check_grads(loss, (jnp.asarray(prob.p0),), order=1, modes=["rev"])
+        check_grads(loss, (jnp.asarray(pack(prob.w_h, prob.theta)),), order=1, modes=["rev"])
         return Outcome(True, calls[0])
     except AssertionError as exc:
         return Outcome(False, calls[0], str(exc).splitlines()[0][:120])
@@ -214,12 +205,13 @@ SCIPY_RTOL = 1e-5  # check_grad returns a number, not a verdict: pass when it is
 
 def scipy_check_grad(prob: Problem, gradient: Gradient) -> Outcome:
     from scipy.optimize import check_grad
+
     counter = [0]
     f = numpy_loss(prob, counter)
-    g0 = _flat(gradient, prob.p0)
-    if g0.size != prob.p0.size:
-        raise ValueError(f"gradient has {g0.size} entries, expected {prob.p0.size}")
-    err = check_grad(lambda p: float(f(p)[0]), lambda p: _flat(gradient, p), prob.p0)
+    g0 = _flat(gradient, pack(prob.w_h, prob.theta))
+    if g0.size != pack(prob.w_h, prob.theta).size:
+        raise ValueError(f"gradient has {g0.size} entries, expected {pack(prob.w_h, prob.theta).size}")
+    err = check_grad(lambda p: float(f(p)[0]), lambda p: _flat(gradient, p), pack(prob.w_h, prob.theta))
     return Outcome(bool(err <= SCIPY_RTOL * np.linalg.norm(g0)), counter[0], f"check_grad = {err:.3g}")
 
 

@@ -17,6 +17,7 @@ Options (group "gradcheck")::
     --submission-seed N            problem-set seed (default 0), printed in the header
     --submission-isolation MODE    auto (default), namespaces, session
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,20 +29,42 @@ _RESULTS = pytest.StashKey[dict]()
 
 def pytest_addoption(parser):
     group = parser.getgroup("gradcheck", "grade student submissions with gradcheck")
-    group.addoption("--submission", action="append", default=[], metavar="FILE",
-                    help="grade this student file: one test per check (repeatable)")
-    group.addoption("--submission-activation", default=None, metavar="A",
-                    help="NAME or HIDDEN,OUTPUT (default: detected from the student's forward pass)")
-    group.addoption("--submission-contract", default="ftml", metavar="C",
-                    help="ftml (default) or the path of a contract adapter .py file")
-    group.addoption("--submission-timeout", type=float, default=10.0, metavar="S",
-                    help="seconds per sandbox run (default 10)")
-    group.addoption("--submission-memory-mb", type=int, default=1024, metavar="M",
-                    help="address-space limit of the sandbox (default 1024)")
-    group.addoption("--submission-seed", type=int, default=0, metavar="N",
-                    help="problem-set seed (default 0)")
-    group.addoption("--submission-isolation", default="auto", choices=("auto", "namespaces", "session"),
-                    help="sandbox mode (default auto)")
+    group.addoption(
+        "--submission",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="grade this student file: one test per check (repeatable)",
+    )
+    group.addoption(
+        "--submission-activation",
+        default=None,
+        metavar="A",
+        help="NAME or HIDDEN,OUTPUT (default: detected from the student's forward pass)",
+    )
+    group.addoption(
+        "--submission-contract",
+        default="ftml",
+        metavar="C",
+        help="ftml (default) or the path of a contract adapter .py file",
+    )
+    group.addoption(
+        "--submission-timeout", type=float, default=10.0, metavar="S", help="seconds per sandbox run (default 10)"
+    )
+    group.addoption(
+        "--submission-memory-mb",
+        type=int,
+        default=1024,
+        metavar="M",
+        help="address-space limit of the sandbox (default 1024)",
+    )
+    group.addoption("--submission-seed", type=int, default=0, metavar="N", help="problem-set seed (default 0)")
+    group.addoption(
+        "--submission-isolation",
+        default="auto",
+        choices=("auto", "namespaces", "session"),
+        help="sandbox mode (default auto)",
+    )
 
 
 def _active(config) -> bool:
@@ -58,9 +81,11 @@ def pytest_report_header(config):
     if not _active(config):
         return None
     o = config.option
-    return (f"gradcheck: {len(o.submission)} submission(s), contract {o.submission_contract}, activation "
-            f"{o.submission_activation or 'detected'}, seed {o.submission_seed} "
-            f"(replay: --submission-seed={o.submission_seed})")
+    return (
+        f"gradcheck: {len(o.submission)} submission(s), contract {o.submission_contract}, activation "
+        f"{o.submission_activation or 'detected'}, seed {o.submission_seed} "
+        f"(replay: --submission-seed={o.submission_seed})"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -75,7 +100,8 @@ class SubmissionFile(pytest.File):
     """A student file: one item per check (made here, not by pytest's own collection)."""
 
     def collect(self):
-        from .grading.checks import CHECKS
+        from gradcheck.grading.checks import CHECKS
+
         for name, title, points, _ in CHECKS:
             item = SubmissionCheck.from_parent(self, name=name, title=title, points=points)
             item.add_marker("gradcheck")
@@ -94,12 +120,18 @@ class SubmissionCheck(pytest.Item):
     def _result(self):
         cache = self.config.stash[_RESULTS]
         if self.path_arg not in cache:
-            from .grading.grade import grade_submission
+            from gradcheck.grading.grade import grade_submission
+
             o = self.config.option
             cache[self.path_arg] = grade_submission(
-                self.path_arg, contract=o.submission_contract, seed=o.submission_seed,
-                activation=o.submission_activation, timeout=o.submission_timeout,
-                memory_mb=o.submission_memory_mb, isolation=o.submission_isolation)
+                self.path_arg,
+                contract=o.submission_contract,
+                seed=o.submission_seed,
+                activation=o.submission_activation,
+                timeout=o.submission_timeout,
+                memory_mb=o.submission_memory_mb,
+                isolation=o.submission_isolation,
+            )
         return cache[self.path_arg]
 
     def runtest(self):
@@ -127,6 +159,7 @@ class SubmissionCheck(pytest.Item):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _active(config) or not config.stash.get(_RESULTS, None):
         return
-    from .grading.reports import summary_table
+    from gradcheck.reports.grading import summary_table
+
     terminalreporter.section("gradcheck scores")
     terminalreporter.write_line(summary_table(list(config.stash[_RESULTS].values())))

@@ -1,5 +1,6 @@
 """Shared by the sandbox and grading tests: processes alive on the host, found
 independently of the sandbox's own sweep (which is what those tests check)."""
+
 import os
 
 

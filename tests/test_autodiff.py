@@ -1,4 +1,4 @@
-"""Tests for gradcheck.autodiff, the reverse-mode oracle, against central differences.
+"""Tests for gradcheck.oracles.autodiff, the reverse-mode oracle, against central differences.
 
 Finite differences: central, step H = 1e-6 on each input entry, the divisor being the
 step actually taken ((a+H) − (a−H) in floating point).  Truncation error is
@@ -8,6 +8,7 @@ terms summed into f.  Stated tolerance, elementwise:
 Reference forwards for the differences are plain numpy written in this file
 (``REF``), not the module's own forward functions.
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,12 +16,13 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gradcheck import autodiff as ad
-from gradcheck import network
-from gradcheck.activations import ACTIVATIONS
+from gradcheck.model import network
+from gradcheck.model.activations import ACTIVATIONS
+from gradcheck.oracles import autodiff as ad
 
 H, RTOL, ATOL = 1e-6, 1e-6, 1e-8
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -60,13 +62,21 @@ def assert_close(got, fd, scale=1.0):
 # ---- reference numpy forwards (independent of the module) ---------------------------
 
 REF = {
-    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-    "neg": lambda a: -a, "matmul": lambda a, b: a @ b,
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "neg": lambda a: -a,
+    "matmul": lambda a, b: a @ b,
     "append_one": lambda a: np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, 1)], constant_values=1.0),
-    "sigmoid": lambda a: 1 / (1 + np.exp(-a)), "tanh": lambda a: np.sinh(a) / np.cosh(a),
-    "relu": lambda a: a * (a > 0), "softplus": lambda a: np.log(1 + np.exp(a)),
-    "identity": lambda a: a, "exp": np.exp, "log": np.log, "square": lambda a: a * a,
-    "power": lambda a, *, p: a ** p,
+    "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+    "tanh": lambda a: np.sinh(a) / np.cosh(a),
+    "relu": lambda a: a * (a > 0),
+    "softplus": lambda a: np.log(1 + np.exp(a)),
+    "identity": lambda a: a,
+    "exp": np.exp,
+    "log": np.log,
+    "square": lambda a: a * a,
+    "power": lambda a, *, p: a**p,
     "sum": lambda a, *, axis=None, keepdims=False: a.sum(axis=axis, keepdims=keepdims),
     "mean": lambda a, *, axis=None, keepdims=False: a.mean(axis=axis, keepdims=keepdims),
     "getitem": lambda a, *, index: a[index],
@@ -100,8 +110,19 @@ def binary(draw):
 @st.composite
 def matmul_case(draw):
     n, k, p, b = (draw(st.integers(1, 3)) for _ in range(4))
-    sa, sb = draw(st.sampled_from([((k,), (k,)), ((k,), (k, p)), ((n, k), (k,)), ((n, k), (k, p)),
-                                   ((b, n, k), (k, p)), ((b, n, k), (1, k, p)), ((k,), (b, k, p))]))
+    sa, sb = draw(
+        st.sampled_from(
+            [
+                ((k,), (k,)),
+                ((k,), (k, p)),
+                ((n, k), (k,)),
+                ((n, k), (k, p)),
+                ((b, n, k), (k, p)),
+                ((b, n, k), (1, k, p)),
+                ((k,), (b, k, p)),
+            ]
+        )
+    )
     return [draw(arrays(sa)), draw(arrays(sb))], {}
 
 
@@ -115,8 +136,11 @@ def power_case(draw):
 @st.composite
 def reduce_case(draw):
     shape = draw(shapes)
-    axis = draw(st.none() | hnp.valid_tuple_axes(len(shape)) |
-                (st.integers(-len(shape), len(shape) - 1) if shape else st.none()))
+    axis = draw(
+        st.none()
+        | hnp.valid_tuple_axes(len(shape))
+        | (st.integers(-len(shape), len(shape) - 1) if shape else st.none())
+    )
     return [draw(arrays(shape))], {"axis": axis, "keepdims": draw(st.booleans())}
 
 
@@ -124,9 +148,11 @@ def reduce_case(draw):
 def getitem_case(draw):
     shape = draw(shapes1)
     a = draw(arrays(shape))
-    index = draw(hnp.basic_indices(shape, allow_newaxis=True)
-                 | st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=5).map(np.array)  # repeats
-                 | hnp.arrays(np.bool_, shape))
+    index = draw(
+        hnp.basic_indices(shape, allow_newaxis=True)
+        | st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=5).map(np.array)  # repeats
+        | hnp.arrays(np.bool_, shape)
+    )
     return [a], {"index": index}
 
 
@@ -140,19 +166,33 @@ def reshape_case(draw):
 @st.composite
 def transpose_case(draw):
     shape = draw(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=3))  # 3-cycles need ≥ 3 dims
-    axes = draw(st.none() | st.permutations(range(len(shape))).map(tuple)
-                | st.permutations(range(-len(shape), 0)).map(tuple))
+    axes = draw(
+        st.none() | st.permutations(range(len(shape))).map(tuple) | st.permutations(range(-len(shape), 0)).map(tuple)
+    )
     return [draw(arrays(shape))], {"axes": axes}
 
 
 CASES = {
-    "add": binary(), "sub": binary(), "mul": binary(), "neg": unary(),
-    "matmul": matmul_case(), "append_one": unary(shape_strategy=shapes1),
-    "sigmoid": unary(-8, 8), "tanh": unary(-4, 4), "softplus": unary(-8, 8),
+    "add": binary(),
+    "sub": binary(),
+    "mul": binary(),
+    "neg": unary(),
+    "matmul": matmul_case(),
+    "append_one": unary(shape_strategy=shapes1),
+    "sigmoid": unary(-8, 8),
+    "tanh": unary(-4, 4),
+    "softplus": unary(-8, 8),
     "relu": shapes.flatmap(lambda s: hnp.arrays(np.float64, s, elements=away_from_0)).map(lambda a: ([a], {})),
-    "identity": unary(), "exp": unary(), "log": unary(0.1, 5.0), "square": unary(),
-    "power": power_case(), "sum": reduce_case(), "mean": reduce_case(), "getitem": getitem_case(),
-    "reshape": reshape_case(), "transpose": transpose_case(),
+    "identity": unary(),
+    "exp": unary(),
+    "log": unary(0.1, 5.0),
+    "square": unary(),
+    "power": power_case(),
+    "sum": reduce_case(),
+    "mean": reduce_case(),
+    "getitem": getitem_case(),
+    "reshape": reshape_case(),
+    "transpose": transpose_case(),
 }
 
 
@@ -181,10 +221,11 @@ def test_op_gradient_matches_central_differences(op, data):
 # A subtree object may appear several times: evaluate() memoizes by identity, so it becomes
 # ONE Node with several consumers (shared subexpression), as may a shared input variable.
 
+
 def _shrink(draw, shape):
     """A shape that broadcasts to ``shape``: some dims set to 1, some leading dims dropped."""
     s = tuple(1 if draw(st.booleans()) else n for n in shape)
-    return s[draw(st.integers(0, len(s))):]
+    return s[draw(st.integers(0, len(s))) :]
 
 
 def _build(draw, shape, depth, leaves, built, root=False):
@@ -203,9 +244,25 @@ def _build(draw, shape, depth, leaves, built, root=False):
 
 
 def _compose(draw, shape, depth, leaves, built):
-    kinds = ["unary", "unary", "binary", "binary", "const", "matmul", "power", "log", "exp", "reduce",
-             "int_index", "reshape"] + (["slice", "fancy"] if shape else []) \
-        + (["append_one"] if shape and shape[-1] >= 2 else []) + (["transpose"] if len(shape) >= 2 else [])
+    kinds = (
+        [
+            "unary",
+            "unary",
+            "binary",
+            "binary",
+            "const",
+            "matmul",
+            "power",
+            "log",
+            "exp",
+            "reduce",
+            "int_index",
+            "reshape",
+        ]
+        + (["slice", "fancy"] if shape else [])
+        + (["append_one"] if shape and shape[-1] >= 2 else [])
+        + (["transpose"] if len(shape) >= 2 else [])
+    )
     kind = draw(st.sampled_from(kinds))
     sub = lambda s: _build(draw, s, depth - 1, leaves, built)
     side = lambda: draw(st.integers(1, 3))
@@ -241,16 +298,19 @@ def _compose(draw, shape, depth, leaves, built):
         op, i, k = draw(st.sampled_from(["sum", "mean"])), draw(st.integers(0, len(shape))), side()
         if shape and draw(st.booleans()) and shape[min(i, len(shape) - 1)] == 1:
             i = min(i, len(shape) - 1)  # keepdims over an axis of size 1 in the output
-            return (op, {"axis": i, "keepdims": True}, [sub(shape[:i] + (k,) + shape[i + 1:])])
-        return (op, {"axis": i - len(shape) - 1 if draw(st.booleans()) else i, "keepdims": False},
-                [sub(shape[:i] + (k,) + shape[i:])])
+            return (op, {"axis": i, "keepdims": True}, [sub(shape[:i] + (k,) + shape[i + 1 :])])
+        return (
+            op,
+            {"axis": i - len(shape) - 1 if draw(st.booleans()) else i, "keepdims": False},
+            [sub(shape[:i] + (k,) + shape[i:])],
+        )
     if kind == "int_index":
         k = side()
         return ("getitem", {"index": draw(st.integers(-k, k - 1))}, [sub((k,) + shape)])
     if kind == "slice":
         i, extra, step = draw(st.integers(0, len(shape) - 1)), draw(st.integers(0, 2)), draw(st.sampled_from([1, 2]))
         start = draw(st.integers(0, extra))
-        child = shape[:i] + (start + step * shape[i] + extra,) + shape[i + 1:]
+        child = shape[:i] + (start + step * shape[i] + extra,) + shape[i + 1 :]
         index = (slice(None),) * i + (slice(start, start + step * shape[i], step),)
         return ("getitem", {"index": index}, [sub(child)])
     if kind == "fancy":
@@ -336,6 +396,7 @@ def test_random_compositions_match_central_differences(case):
 
 # ---- jacobian -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ad.ACTIVATION_NAMES)
 @settings(max_examples=15, deadline=None)
 @given(z=hnp.arrays(np.float64, st.integers(1, 5), elements=away_from_0))
@@ -390,14 +451,16 @@ def test_network_gradients_match_central_differences(hidden, output, d, m, n, se
     assume(output != "relu" or np.min(np.abs(f.pre_y)) >= 1e-3)
     g = ad.gradients(x, y, w_h, theta, hidden=hidden, output=output)
     fd_w, fd_t = central_diff(lambda w, t: network.loss(x, y, w, t, hidden=hidden, output=output), [w_h, theta])
-    np.testing.assert_allclose(ad.network_loss(x, y, w_h, theta, hidden=hidden, output=output).value,
-                               f.loss, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(
+        ad.network_loss(x, y, w_h, theta, hidden=hidden, output=output).value, f.loss, rtol=1e-13, atol=1e-15
+    )
     scale = float(np.max(np.abs(f.l)))
     assert_close(g.w_h, fd_w, scale)
     assert_close(g.theta, fd_t, scale)
 
 
 # ---- graph mechanics ---------------------------------------------------------------------
+
 
 def test_shared_subexpression_accumulates():
     x = np.array([0.4, -1.1, 2.0])
@@ -407,16 +470,18 @@ def test_shared_subexpression_accumulates():
     (g1,) = ad.grad(lambda a: (lambda t: (t * t).sum())(ad.sigmoid(a)), x)  # t pushed twice before expansion
     np.testing.assert_allclose(g1, 2 * s * s * (1 - s), rtol=1e-14)
     (g2,) = ad.grad(lambda a: (a * a * a).sum(), x)  # input used three times
-    np.testing.assert_allclose(g2, 3 * x ** 2, rtol=1e-15)
+    np.testing.assert_allclose(g2, 3 * x**2, rtol=1e-15)
 
 
 def test_deep_chain_does_not_recurse():
     assert sys.getrecursionlimit() < 20_000
+
     def chain(x):
         y = x
         for _ in range(10_000):  # y_k = (y_{k-1} + x)/2 = x, dy/dx = 1 − 2^-k → 1
             y = (y + x) * 0.5
         return y.sum()
+
     (g,) = ad.grad(chain, np.array([0.7, -0.3]))
     np.testing.assert_allclose(g, [1.0, 1.0], rtol=1e-12)
 
@@ -460,25 +525,29 @@ def test_ndarray_on_the_left_defers_to_node():
 
 # ---- bad input ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: ad.apply("cosh", ad.Node(1.0)), ValueError, "op: unknown operation 'cosh'"),
-    (lambda: ad.activation("gelu"), ValueError, "activation: expected one of"),
-    (lambda: ad.network_loss(np.ones(2), 0.0, np.ones((3, 2)), np.ones(3), hidden="gelu"), ValueError, "hidden"),
-    (lambda: ad.gradients(np.ones(2), 0.0, np.ones((3, 2)), np.ones(3), output=None), ValueError, "output"),
-    (lambda: ad.gradients(np.ones(2), 0.0, np.ones((2, 2)), np.ones(3)), ValueError, "w_h"),
-    (lambda: ad.gradients(np.ones(2), 0.0, np.ones((3, 2)), np.ones(2)), ValueError, "theta"),
-    (lambda: ad.grad(lambda a: a * 2, np.ones(3)), ValueError, r"fn: grad needs a scalar output, got shape \(3,\)"),
-    (lambda: ad.grad(lambda a: 1.0, np.ones(3)), TypeError, "fn: expected to return a Node"),
-    (lambda: ad.grad(lambda: ad.Node(1.0)), ValueError, "arrays: expected at least one"),
-    (lambda: ad.grad(lambda a: a.sum(), np.array([1.0, np.nan])), ValueError, r"arrays\[0\]"),
-    (lambda: ad.grad(lambda a: a.sum(), "abc"), TypeError, r"arrays\[0\]"),
-    (lambda: ad.Node(2.0) ** ad.Node(2.0), TypeError, "exponent"),
-    (lambda: ad.Node([1.0, 2.0])[ad.Node(0.0)], TypeError, "index"),
-    (lambda: (ad.Node([1.0, 2.0]) * 2).backward(), ValueError, "seed"),
-    (lambda: (ad.Node([1.0, 2.0]) * 2).backward(np.ones(3)), ValueError, r"seed: expected shape \(2,\)"),
-    (lambda: ad.Node([1.0]) + "abc", TypeError, "value: expected real numbers"),
-    (lambda: ad.append_one(ad.Node(1.0)), ValueError, "append_one"),
-])
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: ad.apply("cosh", ad.Node(1.0)), ValueError, "op: unknown operation 'cosh'"),
+        (lambda: ad.activation("gelu"), ValueError, "activation: expected one of"),
+        (lambda: ad.network_loss(np.ones(2), 0.0, np.ones((3, 2)), np.ones(3), hidden="gelu"), ValueError, "hidden"),
+        (lambda: ad.gradients(np.ones(2), 0.0, np.ones((3, 2)), np.ones(3), output=None), ValueError, "output"),
+        (lambda: ad.gradients(np.ones(2), 0.0, np.ones((2, 2)), np.ones(3)), ValueError, "w_h"),
+        (lambda: ad.gradients(np.ones(2), 0.0, np.ones((3, 2)), np.ones(2)), ValueError, "theta"),
+        (lambda: ad.grad(lambda a: a * 2, np.ones(3)), ValueError, r"fn: grad needs a scalar output, got shape \(3,\)"),
+        (lambda: ad.grad(lambda a: 1.0, np.ones(3)), TypeError, "fn: expected to return a Node"),
+        (lambda: ad.grad(lambda: ad.Node(1.0)), ValueError, "arrays: expected at least one"),
+        (lambda: ad.grad(lambda a: a.sum(), np.array([1.0, np.nan])), ValueError, r"arrays\[0\]"),
+        (lambda: ad.grad(lambda a: a.sum(), "abc"), TypeError, r"arrays\[0\]"),
+        (lambda: ad.Node(2.0) ** ad.Node(2.0), TypeError, "exponent"),
+        (lambda: ad.Node([1.0, 2.0])[ad.Node(0.0)], TypeError, "index"),
+        (lambda: (ad.Node([1.0, 2.0]) * 2).backward(), ValueError, "seed"),
+        (lambda: (ad.Node([1.0, 2.0]) * 2).backward(np.ones(3)), ValueError, r"seed: expected shape \(2,\)"),
+        (lambda: ad.Node([1.0]) + "abc", TypeError, "value: expected real numbers"),
+        (lambda: ad.append_one(ad.Node(1.0)), ValueError, "append_one"),
+    ],
+)
 def test_bad_input_raises_a_clear_error(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

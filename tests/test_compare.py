@@ -1,14 +1,15 @@
-"""The tolerance model of gradcheck.compare."""
+"""The tolerance model of gradcheck.checking.tolerance."""
+
 import numpy as np
 import pytest
 
-from gradcheck.compare import compare, compare_gradients, entry_name
-from gradcheck.formulas import Gradients
+from gradcheck.checking.tolerance import compare, compare_gradients, entry_name
+from gradcheck.model.formulas import Gradients
 
 R = Gradients(np.array([[1.0, -2.0], [0.5, 3.0], [1e-3, 2.0]]), np.array([0.25, -1.0, 4.0]))
 
 
-def _perturbed(block, index, factor):
+def perturbed(block, index, factor):
     g = Gradients(R.w_h.copy(), R.theta.copy())
     getattr(g, block)[index] *= factor
     return g
@@ -19,16 +20,23 @@ def test_identical_gradients_pass_with_zero_error():
     assert c.passed and c.max_abs_error == 0 and c.max_rel_error == 0 and c.failed == ()
 
 
-@pytest.mark.parametrize("block, index, name", [
-    ("w_h", (2, 1), "w_h[bias row, 1]"), ("w_h", (0, 1), "w_h[0, 1]"), ("theta", 2, "theta[bias]"), ("theta", 1, "theta[1]")])
+@pytest.mark.parametrize(
+    "block, index, name",
+    [
+        ("w_h", (2, 1), "w_h[bias row, 1]"),
+        ("w_h", (0, 1), "w_h[0, 1]"),
+        ("theta", 2, "theta[bias]"),
+        ("theta", 1, "theta[1]"),
+    ],
+)
 def test_a_single_entry_off_by_1e_9_is_caught_and_named(block, index, name):
-    c = compare_gradients(_perturbed(block, index, 1 + 1e-9), R)
+    c = compare_gradients(perturbed(block, index, 1 + 1e-9), R)
     assert not c.passed and c.worst == name and c.failed == (name,) and c.n_failed == 1
     assert c.max_rel_error == pytest.approx(1e-9, rel=1e-3)
 
 
 def test_rounding_level_differences_pass():
-    c = compare_gradients(_perturbed("w_h", (1, 1), 1 + 1e-15), R)
+    c = compare_gradients(perturbed("w_h", (1, 1), 1 + 1e-15), R)
     assert c.passed
 
 
@@ -49,7 +57,10 @@ def test_error_bars_widen_the_tolerance_entry_by_entry():
 def test_shape_mismatch_is_a_failure_with_both_shapes():
     c = compare_gradients(Gradients(R.w_h.T, R.theta), R)
     assert not c.passed
-    assert c.message == "∇w_h: expected shape (3, 2), got (2, 3) (transposed? eq. (10) is the Jacobian, eq. (11) its transpose)"
+    assert (
+        c.message
+        == "∇w_h: expected shape (3, 2), got (2, 3) (transposed? eq. (10) is the Jacobian, eq. (11) its transpose)"
+    )
 
 
 def test_non_finite_and_non_real_values_fail_cleanly():
@@ -64,4 +75,11 @@ def test_float32_gets_a_float32_tolerance():
 
 def test_entry_names_follow_the_spec():
     assert [entry_name(i, 1, 2) for i in range(7)] == [
-        "w_h[0, 0]", "w_h[0, 1]", "w_h[bias row, 0]", "w_h[bias row, 1]", "theta[0]", "theta[1]", "theta[bias]"]
+        "w_h[0, 0]",
+        "w_h[0, 1]",
+        "w_h[bias row, 0]",
+        "w_h[bias row, 1]",
+        "theta[0]",
+        "theta[1]",
+        "theta[bias]",
+    ]

@@ -1,4 +1,5 @@
 """The course contract, harmless variants, reading results back, and pluggable adapters."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradcheck.grading.contract import (FTML, Contract, ContractError, Layout, Signature, load_contract,
-                                        param_shape, param_value, reference_intermediates)
+from gradcheck.grading.contract import (
+    FTML,
+    Contract,
+    ContractError,
+    Layout,
+    Signature,
+    load_contract,
+    param_shape,
+    param_value,
+    reference_intermediates,
+)
 from gradcheck.grading.readings import read_forward, read_gradients
 
 HERE = Path(__file__).resolve().parent
@@ -48,18 +58,24 @@ def test_reference_intermediates_are_laid_out_like_the_course_forward():
     assert flat["pre_h"].shape == (2,) and isinstance(flat["y_hat"], float)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(forward=Signature("forward_pass", {"X": "X", "wh": "weights"}, {"y_hat": "y_hat"})), "symbols allowed"),
-    (dict(forward=Signature("forward pass", {"X": "X"}, {"y_hat": "y_hat"})), "not an identifier"),
-    (dict(forward=Signature("f", {"X": "X"}, {"pre_h": "pre_h"})), "y_hat"),
-    (dict(gradients=Signature("g", {"x": "x"}, {"w_h": "a"})), "theta"),
-    (dict(gradients=Signature("g", {"x": "x", "h": "h"}, {"w_h": "a", "theta": "b"})), "forward keys"),
-    (dict(gradients=Signature("g", {"W": "w_h.T"}, {"w_h": "a", "theta": "b"})), "one of w_h and w_h.T"),
-    (dict(layouts=()), "layouts"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(forward=Signature("forward_pass", {"X": "X", "wh": "weights"}, {"y_hat": "y_hat"})), "symbols allowed"),
+        (dict(forward=Signature("forward pass", {"X": "X"}, {"y_hat": "y_hat"})), "not an identifier"),
+        (dict(forward=Signature("f", {"X": "X"}, {"pre_h": "pre_h"})), "y_hat"),
+        (dict(gradients=Signature("g", {"x": "x"}, {"w_h": "a"})), "theta"),
+        (dict(gradients=Signature("g", {"x": "x", "h": "h"}, {"w_h": "a", "theta": "b"})), "forward keys"),
+        (dict(gradients=Signature("g", {"W": "w_h.T"}, {"w_h": "a", "theta": "b"})), "one of w_h and w_h.T"),
+        (dict(layouts=()), "layouts"),
+    ],
+)
 def test_malformed_contracts_name_the_problem(kwargs, match):
-    base = dict(name="broken", forward=Signature("f", {"X": "X", "w": "w_h", "t": "theta"}, {"y_hat": "y"}),
-                gradients=Signature("g", {"x": "x", "y": "y"}, {"w_h": "a", "theta": "b"}))
+    base = dict(
+        name="broken",
+        forward=Signature("f", {"X": "X", "w": "w_h", "t": "theta"}, {"y_hat": "y"}),
+        gradients=Signature("g", {"x": "x", "y": "y"}, {"w_h": "a", "theta": "b"}),
+    )
     with pytest.raises(ContractError, match=match):
         Contract(**{**base, **kwargs})
 
@@ -134,6 +150,7 @@ def test_gradient_reading_through_a_transposed_adapter():
 # ------------------------------------------------------- an adapter, end to end
 def test_a_submission_graded_through_the_example_adapter():
     from gradcheck.grading.grade import grade_submission
+
     result = grade_submission(SUBS / "adapter" / "transposed_weights.py", contract=str(ADAPTER))
     assert result.status == "graded" and result.score == result.max_score, [c.message for c in result.checks]
     assert result.activation == "tanh,sigmoid" and result.activation_source == "detected"

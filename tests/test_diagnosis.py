@@ -1,17 +1,20 @@
 """Diagnosis: right gradients are never blamed, catalogue mistakes are named, shapes and
 patterns are described in the spec's terms.  The 1000-case accuracy run is marked slow
 (``pytest -m slow tests/test_diagnosis.py`` or GRADCHECK_SLOW=1; also ``python -m
-gradcheck.diagnosis_accuracy``, which writes reports/diagnosis.md)."""
+gradcheck.diagnosis.accuracy``, which writes reports/diagnosis.md)."""
+
 import inspect
 import os
 
 import numpy as np
 import pytest
 
-from gradcheck import autodiff, formulas, mistakes
-from gradcheck.diagnosis import Diagnosis, diagnose
-from gradcheck.diagnosis_accuracy import accuracy, random_problem
-from gradcheck.mutant_reports import diagnosis_text
+from gradcheck.diagnosis.accuracy import accuracy, random_problem
+from gradcheck.diagnosis.diagnose import Diagnosis, diagnose
+from gradcheck.mistakes import catalogue as mistakes
+from gradcheck.model import formulas
+from gradcheck.oracles import autodiff
+from gradcheck.reports.diagnosis import diagnosis_text
 
 KW = dict(hidden="tanh", output="sigmoid")
 
@@ -74,11 +77,19 @@ def test_messages_name_the_block_and_the_mistake():
     assert d.mistakes[0].factor == "∂pre_h/∂c = M_{n_c}"
 
 
-@pytest.mark.parametrize("mistake_id,pattern", [
-    ("loss_factor_two", "×2"), ("sign_flipped", "×−1"), ("loss_derivative_halved", "×0.5"),
-    ("jacobian_not_transposed", "transpose"), ("entries_scrambled", "reshaped instead of transposed"),
-    ("bias_prepended", "bias row moved first"), ("missing_residual", "1/(ŷ − y)"),
-    ("missing_output_derivative", "1/σ'(pre_y)")])
+@pytest.mark.parametrize(
+    "mistake_id,pattern",
+    [
+        ("loss_factor_two", "×2"),
+        ("sign_flipped", "×−1"),
+        ("loss_derivative_halved", "×0.5"),
+        ("jacobian_not_transposed", "transpose"),
+        ("entries_scrambled", "reshaped instead of transposed"),
+        ("bias_prepended", "bias row moved first"),
+        ("missing_residual", "1/(ŷ − y)"),
+        ("missing_output_derivative", "1/σ'(pre_y)"),
+    ],
+)
 def test_plain_patterns(mistake_id, pattern):
     args = _problem(seed=1, d=2, m=3)
     d = diagnose(_wrong(mistake_id, args), *args, **KW)
@@ -90,10 +101,11 @@ def test_finite_differences_are_recognised_as_an_approximation():
     flat = np.concatenate([w_h.ravel(), theta])
 
     def loss(p):
-        return float(formulas.forward(x, y, p[:w_h.size].reshape(w_h.shape), p[w_h.size:], **KW).l)
+        return float(formulas.forward(x, y, p[: w_h.size].reshape(w_h.shape), p[w_h.size :], **KW).l)
+
     h = 1e-6
     g = np.array([(loss(flat + h * e) - loss(flat - h * e)) / (2 * h) for e in np.eye(flat.size)])
-    d = diagnose((g[:w_h.size].reshape(w_h.shape), g[w_h.size:]), x, y, w_h, theta, **KW)
+    d = diagnose((g[: w_h.size].reshape(w_h.shape), g[w_h.size :]), x, y, w_h, theta, **KW)
     assert not d.correct and not [m for m in d.mistakes if m.full]
     assert any("typical of finite differences" in p for p in d.patterns), d.patterns
 
@@ -140,7 +152,7 @@ def test_ties_are_reported_together():
 
 
 def _student(x, y, w_h, theta, *, half=True, x_bar_bias=True, h_bar_bias=True):
-    """A student's loop-by-loop sigmoid/sigmoid gradient, independent of gradcheck.formulas."""
+    """A student's loop-by-loop sigmoid/sigmoid gradient, independent of gradcheck.model.formulas."""
     sig = lambda z: 1.0 / (1.0 + np.exp(-z))
     x_bar = np.append(x, 1.0)
     h = sig(x_bar @ w_h)
@@ -149,13 +161,21 @@ def _student(x, y, w_h, theta, *, half=True, x_bar_bias=True, h_bar_bias=True):
     delta = (1.0 if half else 2.0) * (y_hat - y) * y_hat * (1.0 - y_hat)
     g_theta = delta * (h_bar if h_bar_bias else h)
     rows = x_bar if x_bar_bias else np.asarray(x)
-    g_w = np.array([[delta * theta[j] * h[j] * (1.0 - h[j]) * rows[k] for j in range(len(h))] for k in range(len(rows))])
+    g_w = np.array(
+        [[delta * theta[j] * h[j] * (1.0 - h[j]) * rows[k] for j in range(len(h))] for k in range(len(rows))]
+    )
     return g_w, g_theta
 
 
-@pytest.mark.parametrize("options,mistake_id", [
-    ({}, None), (dict(half=False), "loss_factor_two"), (dict(x_bar_bias=False), "bias_dropped_w_h"),
-    (dict(h_bar_bias=False), "bias_dropped_theta")])
+@pytest.mark.parametrize(
+    "options,mistake_id",
+    [
+        ({}, None),
+        (dict(half=False), "loss_factor_two"),
+        (dict(x_bar_bias=False), "bias_dropped_w_h"),
+        (dict(h_bar_bias=False), "bias_dropped_theta"),
+    ],
+)
 def test_an_independent_implementation_is_diagnosed(options, mistake_id):
     x, y, w_h, theta = _problem(seed=6, d=3, m=2)
     d = diagnose(_student(x, y, w_h, theta, **options), x, y, w_h, theta)

@@ -1,28 +1,35 @@
-"""gradcheck.fast (incremental full per-entry check) and gradcheck.fast_mode (directions).
+"""gradcheck.largescale.full (incremental full per-entry check) and gradcheck.largescale.directional (directions).
 
-Correct gradients come from gradcheck.formulas (the spec's formulas, themselves
+Correct gradients come from gradcheck.model.formulas (the spec's formulas, themselves
 verified elsewhere); wrong ones are injected here, locally, so these tests do not
 depend on the mistake catalogue.  No timing is asserted: speed is the benchmark's
 business (benchmarks/run.py), never a unit test's on a noisy 2-core machine.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gradcheck import fast, formulas, strategies as gs
-from gradcheck.fast_mode import fast_check, network_blackbox, network_fast_check
-from gradcheck.finite_differences import estimate, network_loss
-from gradcheck.compare import UNDERFLOW, entry_name
-from gradcheck.network import forward, pack
+from gradcheck.checking import strategies as gs
+from gradcheck.checking.tolerance import UNDERFLOW, entry_name
+from gradcheck.largescale import full as fast
+from gradcheck.largescale.directional import fast_check, network_blackbox, network_fast_check
+from gradcheck.model import formulas
+from gradcheck.model.network import forward, pack
+from gradcheck.oracles.finite_differences import estimate, network_loss
 
 SETTINGS = settings(max_examples=15, deadline=None)
 
 
 def _grads(p):
-    g = formulas.batch_gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs) if p.x.ndim == 2 else \
-        formulas.gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
+    g = (
+        formulas.batch_gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
+        if p.x.ndim == 2
+        else formulas.gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
+    )
     return np.asarray(g.w_h, float), np.asarray(g.theta, float)
 
 
@@ -31,8 +38,11 @@ def _net(d=6, m=5, n=1, seed=0, hidden="sigmoid", output="sigmoid"):
     x = rng.normal(size=(n, d)) if n > 1 else rng.normal(size=d)
     y = rng.uniform(size=n) if n > 1 else 0.3
     w_h, theta = rng.normal(size=(d + 1, m)) / np.sqrt(d + 1), rng.normal(size=m + 1)
-    g = formulas.batch_gradients(x, y, w_h, theta, hidden=hidden, output=output) if n > 1 else \
-        formulas.gradients(x, y, w_h, theta, hidden=hidden, output=output)
+    g = (
+        formulas.batch_gradients(x, y, w_h, theta, hidden=hidden, output=output)
+        if n > 1
+        else formulas.gradients(x, y, w_h, theta, hidden=hidden, output=output)
+    )
     return x, y, w_h, theta, g.w_h, g.theta
 
 
@@ -47,8 +57,9 @@ def test_full_check_passes_right_gradients_and_agrees_with_central_differences(p
     # differences' bound at tiny residuals, so relu examples rely on the exact check below
     if "relu" not in (p.hidden, p.output):
         cs = estimate(p.x, p.y, p.w_h, p.theta, method="complex-step", **p.kwargs)
-        assert np.all(np.abs(res.reference - cs.grad) <= 2 * (res.error + cs.error) + 1e-6 * np.abs(cs.grad)
-                      + UNDERFLOW)
+        assert np.all(
+            np.abs(res.reference - cs.grad) <= 2 * (res.error + cs.error) + 1e-6 * np.abs(cs.grad) + UNDERFLOW
+        )
     # and the bound used is honest: the exact gradient lies inside it
     assert np.all(np.abs(res.reference - pack(gw, gt)) <= 2 * res.error + UNDERFLOW)
 
@@ -75,8 +86,9 @@ def test_single_entry_off_by_one_millionth_is_caught_and_named(p, data):
     i = int(data.draw(st.sampled_from(list(ok))))
     wrong = flat.copy()
     wrong[i] *= 1 + 1e-6
-    res = fast.check_gradient(p.x, p.y, p.w_h, p.theta, wrong[:gw.size].reshape(gw.shape), wrong[gw.size:],
-                              **p.kwargs)
+    res = fast.check_gradient(
+        p.x, p.y, p.w_h, p.theta, wrong[: gw.size].reshape(gw.shape), wrong[gw.size :], **p.kwargs
+    )
     assert not res.passed
     assert res.comparison.failed == (entry_name(i, gw.shape[0] - 1, gw.shape[1]),)
 
@@ -89,7 +101,12 @@ def test_one_millionth_is_resolvable_on_ordinary_problems():
     for i in (0, 17, flat.size - 1):
         wrong = flat.copy()
         wrong[i] *= 1 + 1e-6
-        assert fast.check_gradient(x, y, w_h, theta, wrong[:gw.size].reshape(gw.shape), wrong[gw.size:]).comparison.n_failed == 1
+        assert (
+            fast.check_gradient(
+                x, y, w_h, theta, wrong[: gw.size].reshape(gw.shape), wrong[gw.size :]
+            ).comparison.n_failed
+            == 1
+        )
 
 
 @pytest.mark.parametrize("n", [1, 3])
@@ -113,7 +130,8 @@ def _inject(kind, x, y, w_h, theta, gw, gt):
     f = forward(x, y, w_h, theta)
     delta = (f.y_hat - y) * f.y_hat * (1 - f.y_hat)
     if kind == "bias_row_dropped":
-        gw = gw.copy(); gw[-1] = 0.0
+        gw = gw.copy()
+        gw[-1] = 0.0
     elif kind == "wrong_hidden_derivative":  # σ(pre_h) used for σ'(pre_h)
         gw = np.outer(f.x_bar, delta * theta[:-1] * f.h)
     elif kind == "theta_shifted":  # θ[1:] for θ̃
@@ -125,12 +143,20 @@ def _inject(kind, x, y, w_h, theta, gw, gt):
     elif kind == "scrambled":
         gw = np.outer(delta * theta[:-1] * f.h * (1 - f.h), f.x_bar).reshape(gw.shape)
     elif kind == "theta_bias_zero":
-        gt = gt.copy(); gt[-1] = 0.0
+        gt = gt.copy()
+        gt[-1] = 0.0
     return gw, gt
 
 
-KINDS = ["bias_row_dropped", "wrong_hidden_derivative", "theta_shifted", "times_two", "sign_flip", "scrambled",
-         "theta_bias_zero"]
+KINDS = [
+    "bias_row_dropped",
+    "wrong_hidden_derivative",
+    "theta_shifted",
+    "times_two",
+    "sign_flip",
+    "scrambled",
+    "theta_bias_zero",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -165,8 +191,7 @@ def test_black_box_fast_mode_bisects_to_the_wrong_entry():
     g = pack(gw, gt)
     assert fast_check(f, p0, g, scale=scale, noise=noise).passed
     g[1234] *= 1.1
-    res = fast_check(f, p0, g, scale=scale, noise=noise, blocks=blocks, max_entries=256,
-                     name=lambda i: f"p[{i}]")
+    res = fast_check(f, p0, g, scale=scale, noise=noise, blocks=blocks, max_entries=256, name=lambda i: f"p[{i}]")
     assert not res.passed and res.blocks == {"w_h": False, "theta": True}
     assert res.failed == ("p[1234]",)
     verdict = fast_check(f, p0, g, scale=scale, noise=noise, locate=False)
@@ -228,12 +253,19 @@ def test_black_box_checks_accept_the_subgradient_at_relu_kinks_and_nothing_else(
 
 
 def test_kink_detection_from_the_stencil_values():
-    from gradcheck.stencil import derivative, kink_at_zero
+    from gradcheck.largescale.stencil import derivative, kink_at_zero
+
     a = np.array([0.3, -2.0, 1e-3, 0.0, 1.0])
+
     def f(t, c):  # kink at 0 (|t|, relu-like), smooth, tiny kink, none, kink at t = 3e-3 (h/4 < 3e-3 < h/2)
-        return np.where(c == 0.3, c * np.abs(t) + t, 0) + np.where(c == -2.0, np.cosh(t), 0) \
-            + np.where(c == 1e-3, c * np.maximum(t, 0), 0) + np.where(c == 1.0, np.maximum(t - 3e-3, 0), 0)
-    steps = np.full(a.size, 2.0 ** -7)
+        return (
+            np.where(c == 0.3, c * np.abs(t) + t, 0)
+            + np.where(c == -2.0, np.cosh(t), 0)
+            + np.where(c == 1e-3, c * np.maximum(t, 0), 0)
+            + np.where(c == 1.0, np.maximum(t - 3e-3, 0), 0)
+        )
+
+    steps = np.full(a.size, 2.0**-7)
     res = derivative(f, steps, args=(a,))
     f0 = f(np.zeros(a.size), a)
     assert kink_at_zero(res.values, f0, steps, noise=1e-16).tolist() == [True, False, True, False, False]

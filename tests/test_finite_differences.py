@@ -1,16 +1,17 @@
 """Oracle 1: central differences, complex step and scipy.differentiate, with error bounds."""
+
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from gradcheck import activations
-from gradcheck import finite_differences as fd
-from gradcheck import formulas
-from gradcheck.network import pack
-from gradcheck.properties import _loss_noise
-from gradcheck.strategies import Problem, problems
+from gradcheck.checking.scale import loss_noise
+from gradcheck.checking.strategies import Problem, problems
+from gradcheck.model import activations, formulas
+from gradcheck.model.network import pack
+from gradcheck.oracles import finite_differences as fd
 
 
 def _problem(n=4, d=3, m=5, seed=0):
@@ -115,7 +116,16 @@ def test_central_differences_bound_holds_at_a_tiny_residual_relu_relu():
     w_h = np.array([[2.857, -2.515], [0.644, -0.741], [1.811, -1.953]])
     theta = np.array([2.23, 0.264, 2.413])
     p = Problem(x, y, w_h, theta, "relu", "relu")
-    est = fd.estimate(x, y, w_h, theta, hidden="relu", output="relu", method="central", noise=_loss_noise(p))
+    est = fd.estimate(
+        x,
+        y,
+        w_h,
+        theta,
+        hidden="relu",
+        output="relu",
+        method="central",
+        noise=loss_noise(p.x, p.y, p.w_h, p.theta, **p.kwargs),
+    )
     assert _over_bound(est, _true_gradient(x, y, w_h, theta, "relu", "relu")) == []
 
 
@@ -141,13 +151,16 @@ def test_complex_step_bound_counts_underflow():
 
 def _mpmath():
     import mpmath as mp
+
     mp.mp.dps = 1100  # residuals and gradients down to 1e-308 next to values of order 1
     sig = lambda z: 1 / (1 + mp.exp(-z))
-    acts = {"sigmoid": (sig, lambda z: mp.exp(-abs(z)) / (1 + mp.exp(-abs(z))) ** 2),
-            "tanh": (mp.tanh, lambda z: mp.sech(z) ** 2),
-            "softplus": (lambda z: mp.log1p(mp.exp(z)), sig),
-            "identity": (lambda z: z, lambda z: mp.mpf(1)),
-            "relu": (lambda z: z if z > 0 else mp.mpf(0), lambda z: mp.mpf(int(z > 0)))}
+    acts = {
+        "sigmoid": (sig, lambda z: mp.exp(-abs(z)) / (1 + mp.exp(-abs(z))) ** 2),
+        "tanh": (mp.tanh, lambda z: mp.sech(z) ** 2),
+        "softplus": (lambda z: mp.log1p(mp.exp(z)), sig),
+        "identity": (lambda z: z, lambda z: mp.mpf(1)),
+        "relu": (lambda z: z if z > 0 else mp.mpf(0), lambda z: mp.mpf(int(z > 0))),
+    }
     return mp, acts
 
 
@@ -173,7 +186,9 @@ def test_estimates_are_within_their_own_bounds_against_exact_arithmetic(data):
     true = _true_gradient(p.x, p.y, p.w_h, p.theta, hidden, output)
     methods = ["central"] + ["complex-step"] * (hidden == output == "identity")
     for method in methods:
-        est = fd.estimate(p.x, p.y, p.w_h, p.theta, method=method, noise=_loss_noise(p), **p.kwargs)
+        est = fd.estimate(
+            p.x, p.y, p.w_h, p.theta, method=method, noise=loss_noise(p.x, p.y, p.w_h, p.theta, **p.kwargs), **p.kwargs
+        )
         assert _over_bound(est, true) == [], method
 
 
@@ -186,5 +201,7 @@ def test_estimates_are_within_their_own_bounds_against_mpmath(data):
     true = _true_gradient(p.x, p.y, p.w_h, p.theta, hidden, output, num=mp.mpf, acts=acts)
     analytic = activations.get(hidden).analytic and activations.get(output).analytic
     for method in ["central"] + ["complex-step"] * analytic:
-        est = fd.estimate(p.x, p.y, p.w_h, p.theta, method=method, noise=_loss_noise(p), **p.kwargs)
+        est = fd.estimate(
+            p.x, p.y, p.w_h, p.theta, method=method, noise=loss_noise(p.x, p.y, p.w_h, p.theta, **p.kwargs), **p.kwargs
+        )
         assert _over_bound(est, true, num=mp.mpf) == [], method

@@ -1,12 +1,13 @@
 """Every property, deterministically, on five activation pairs that put each activation in each
 layer: a fast pass over the whole property table (~15 s).  It is the test selection of the
-mutation run on gradcheck/formulas.py (docs/mutation.md), so it uses a fixed seed: a mutant is
+mutation run on gradcheck/model/formulas.py (docs/mutation.md), so it uses a fixed seed: a mutant is
 killed or not, never by luck of the draw."""
+
 import pytest
 
-from gradcheck import formulas
-from gradcheck.properties import PROPERTIES
-from gradcheck.runner import run_property
+from gradcheck.checking.properties import PROPERTIES
+from gradcheck.checking.runner import run_property
+from gradcheck.model import formulas
 
 NAMES = ("sigmoid", "tanh", "relu", "identity", "softplus")
 PAIRS = [(a, NAMES[(i + 1) % 5]) for i, a in enumerate(NAMES)]
@@ -24,7 +25,7 @@ def test_property_quick(prop, hidden, output):
 
 import numpy as np  # noqa: E402
 
-from gradcheck.network import forward  # noqa: E402
+from gradcheck.model.network import forward  # noqa: E402
 
 X, Y = np.array([0.5, -1.0]), 0.25
 W_H, THETA = np.array([[0.3, -0.2, 0.1], [0.4, 0.5, -0.6], [-0.1, 0.2, 0.3]]), np.array([0.7, -0.4, 0.2, 0.1])
@@ -50,10 +51,14 @@ def test_the_default_activations_are_sigmoid():
             np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("call,argument", [
-    (lambda: formulas.dy_hat_dpre_y(0.0, "softmax"), "output"),
-    (lambda: formulas.dh_dpre_h(np.zeros(2), "softmax"), "hidden"),
-    (lambda: formulas.u(THETA, np.zeros(3), "softmax"), "hidden")])
+@pytest.mark.parametrize(
+    "call,argument",
+    [
+        (lambda: formulas.dy_hat_dpre_y(0.0, "softmax"), "output"),
+        (lambda: formulas.dh_dpre_h(np.zeros(2), "softmax"), "hidden"),
+        (lambda: formulas.u(THETA, np.zeros(3), "softmax"), "hidden"),
+    ],
+)
 def test_unknown_activations_are_refused_naming_the_argument(call, argument):
     with pytest.raises(ValueError, match=rf"^{argument}: expected one of"):
         call()

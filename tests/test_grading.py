@@ -3,6 +3,7 @@ diagnosis, hostile ones are contained, scored 0 and leave nothing behind.
 
 Submissions are graded once per module (two at a time, as ``gradcheck grade --jobs 2``).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from proc_scan import live_with
 
-from gradcheck import activations, network
 from gradcheck.grading import problems as P
 from gradcheck.grading.checks import CHECKS, MAX_SCORE
 from gradcheck.grading.grade import collect_paths, grade_many, grade_submission, parse_activation
-from gradcheck.grading.sandbox import namespaces_available
-from proc_scan import live_with
+from gradcheck.grading.sandbox.runner import namespaces_available
+from gradcheck.model import activations, network
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -29,20 +30,32 @@ NS_OK, _ = namespaces_available()
 
 BUGGY = {  # name: (checks that must fail, checks that must pass, a diagnosis id)
     "bias_via_x": ({"grad_w_h_shape", "grad_w_h_values", "sgd_lowers_loss"}, {"grad_theta_values"}, "bias_dropped_w_h"),
-    "missing_sigma_prime": ({"grad_theta_values", "grad_w_h_values", "consistent_with_own_forward"},
-                            {"forward_values"}, "missing_output_derivative"),
+    "missing_sigma_prime": (
+        {"grad_theta_values", "grad_w_h_values", "consistent_with_own_forward"},
+        {"forward_values"},
+        "missing_output_derivative",
+    ),
     "sign_flip": ({"grad_theta_values", "grad_w_h_values", "sgd_lowers_loss"}, {"forward_values"}, "sign_flipped"),
     "transposed": ({"grad_w_h_shape", "grad_w_h_values"}, {"grad_theta_values"}, "jacobian_not_transposed"),
-    "finite_differences": ({"grad_theta_values", "grad_w_h_values"}, {"consistent_with_own_forward", "sgd_lowers_loss"},
-                           "numerical_approximation"),
-    "forward_bug": ({"forward_values", "consistent_with_own_forward", "course_pipeline_d1"},
-                    {"grad_theta_values", "grad_w_h_values"}, "bug_in_forward"),
+    "finite_differences": (
+        {"grad_theta_values", "grad_w_h_values"},
+        {"consistent_with_own_forward", "sgd_lowers_loss"},
+        "numerical_approximation",
+    ),
+    "forward_bug": (
+        {"forward_values", "consistent_with_own_forward", "course_pipeline_d1"},
+        {"grad_theta_values", "grad_w_h_values"},
+        "bug_in_forward",
+    ),
     "aliasing": ({"inputs_not_mutated"}, {"grad_theta_values", "grad_w_h_values", "deterministic"}, "mutates_inputs"),
 }
-CORRECT = {"course_relu": "relu,relu", "sigmoid": "sigmoid,sigmoid", "tanh_identity": "tanh,identity",
-           "theta_column": "sigmoid,identity", "float32": "softplus,sigmoid"}
-
-
+CORRECT = {
+    "course_relu": "relu,relu",
+    "sigmoid": "sigmoid,sigmoid",
+    "tanh_identity": "tanh,identity",
+    "theta_column": "sigmoid,identity",
+    "float32": "softplus,sigmoid",
+}
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +87,9 @@ def _by_name(result):
 @pytest.mark.parametrize("name", CORRECT)
 def test_correct_submissions_get_full_marks(graded, name):
     r = graded[name]
-    assert (r.status, r.score, r.max_score) == ("graded", MAX_SCORE, MAX_SCORE), \
-        [(c.name, c.message) for c in r.checks if not c.passed]
+    assert (r.status, r.score, r.max_score) == ("graded", MAX_SCORE, MAX_SCORE), [
+        (c.name, c.message) for c in r.checks if not c.passed
+    ]
     assert all(c.passed for c in r.checks) and r.diagnosis == ()
     assert (r.activation, r.activation_source) == (CORRECT[name], "detected")
     assert [c.name for c in r.checks] == [name for name, *_ in CHECKS]
@@ -162,8 +176,9 @@ def test_results_do_not_depend_on_the_activation_guess(private_tmp):
 
 
 def test_the_fast_pass_agrees_with_compare():
-    from gradcheck.compare import compare
+    from gradcheck.checking.tolerance import compare
     from gradcheck.grading.judge import passes as _passes
+
     rng = np.random.default_rng(0)
     for _ in range(300):
         ref = rng.normal(size=6) * 10.0 ** rng.integers(-8, 3)
@@ -184,11 +199,19 @@ def test_a_given_activation_is_used(private_tmp):
 
 # -------------------------------------------------------------------- hostile
 HOSTILE = {  # name: expected status(es)
-    "infinite_loop": "timeout", "ignore_sigterm": "timeout", "exit_at_import": "crashed",
-    "memory_bomb": "memory", "print_flood": "timeout", "patch_allclose": "graded",
-    "lying_subclass": "graded", "syntax_error": "graded", "exit_in_call": "graded", "tamper": "graded",
+    "infinite_loop": "timeout",
+    "ignore_sigterm": "timeout",
+    "exit_at_import": "crashed",
+    "memory_bomb": "memory",
+    "print_flood": "timeout",
+    "patch_allclose": "graded",
+    "lying_subclass": "graded",
+    "syntax_error": "graded",
+    "exit_in_call": "graded",
+    "tamper": "graded",
     "grade_spawner": ("graded", "timeout"),  # 130 forks of python: slow on a loaded machine
-    "grade_import": "graded", "grade_planter": "graded",
+    "grade_import": "graded",
+    "grade_planter": "graded",
 }
 
 
@@ -196,8 +219,9 @@ HOSTILE = {  # name: expected status(es)
 def hostile(private_tmp):
     runaway = [n for n, status in HOSTILE.items() if status == "timeout"]
     results = grade_many([SUBS / "hostile" / f"{n}.py" for n in runaway], jobs=2, timeout=2.0)
-    results += grade_many([SUBS / "hostile" / f"{n}.py" for n in HOSTILE if n not in runaway], jobs=2,
-                          timeout=10.0, memory_mb=256)
+    results += grade_many(
+        [SUBS / "hostile" / f"{n}.py" for n in HOSTILE if n not in runaway], jobs=2, timeout=10.0, memory_mb=256
+    )
     return {Path(r.path).stem: r for r in results}
 
 
@@ -226,15 +250,26 @@ def test_planted_results_change_nothing(tmp_path):
     (subs / "grade_planter.py").write_bytes((SUBS / "hostile" / "grade_planter.py").read_bytes())
     shared = [REPO, REPO / "tests", SUBS / "hostile", Path("/tmp"), Path.home()]  # others write here too
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "gradcheck", "grade", str(subs), "--out", str(out), "--quiet"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gradcheck", "grade", str(subs), "--out", str(out), "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "results.json").read_text())
     assert [(s["status"], s["score"]) for s in doc["submissions"]] == [("graded", 0.0)]
     assert doc["submissions"][0]["path"].endswith("grade_planter.py")
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert files == ["out/feedback/grade_planter.md", "out/gradescope/grade_planter.json", "out/junit.xml",
-                     "out/results.json", "subs/grade_planter.py"]
+    assert files == [
+        "out/feedback/grade_planter.md",
+        "out/gradescope/grade_planter.json",
+        "out/junit.xml",
+        "out/results.json",
+        "subs/grade_planter.py",
+    ]
     assert all(b"pwned" not in (tmp_path / f).read_bytes() for f in files if f.startswith("out/"))
     for d in shared:
         assert not any(p.name.startswith("PLANTED_BY_GRADE_PLANTER") for p in d.iterdir())
@@ -242,20 +277,38 @@ def test_planted_results_change_nothing(tmp_path):
 
 # ------------------------------------------------------------------------ CLI
 def test_cli_grades_and_writes_every_format(tmp_path, private_tmp, capsys):
-    from gradcheck.cli import main
+    from gradcheck.cli.main import main
+
     out = tmp_path / "grades"
-    code = main(["grade", str(SUBS / "correct" / "sigmoid.py"), str(SUBS / "buggy" / "sign_flip.py"),
-                 "--out", str(out), "--jobs", "2", "--quiet"])
+    code = main(
+        [
+            "grade",
+            str(SUBS / "correct" / "sigmoid.py"),
+            str(SUBS / "buggy" / "sign_flip.py"),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--quiet",
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "sign_flip.py" in text and "100/100" in text
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert names == {"results.json", "junit.xml", "feedback/sigmoid.md", "feedback/sign_flip.md",
-                     "gradescope/sigmoid.json", "gradescope/sign_flip.json"}
+    assert names == {
+        "results.json",
+        "junit.xml",
+        "feedback/sigmoid.md",
+        "feedback/sign_flip.md",
+        "gradescope/sigmoid.json",
+        "gradescope/sign_flip.json",
+    }
 
 
 def test_cli_usage_errors(tmp_path, capsys):
-    from gradcheck.cli import main
+    from gradcheck.cli.main import main
+
     assert main(["grade", str(tmp_path / "missing.py")]) == 2
     assert main(["grade", str(tmp_path)]) == 2  # no .py file
     assert main(["grade", str(SUBS / "correct"), "--contract", str(tmp_path / "x.py")]) == 2
@@ -266,7 +319,7 @@ def test_cli_usage_errors(tmp_path, capsys):
 
 
 # --------------------------------------------------------------- the zygote
-FD_PROBE = '''import os, stat
+FD_PROBE = """import os, stat
 
 def fds():
     names = [n for n in os.listdir("/proc/self/fd") if int(n) > 2]
@@ -277,12 +330,13 @@ def fds():
         except OSError:
             pass
     return {"extra": float(len(names)), "sockets": float(sum(k == stat.S_IFSOCK for k in kinds))}
-'''
+"""
 
 
 @pytest.mark.skipif(not NS_OK, reason="the zygote serves the namespaces mode only")
 def test_the_zygote_socket_never_reaches_the_student(tmp_path, private_tmp):
     from gradcheck.grading import Call, run_submission
+
     probe = tmp_path / "probe.py"
     probe.write_text(FD_PROBE)
     result = run_submission(probe, [Call("fds", {}, "f")])
@@ -292,7 +346,9 @@ def test_the_zygote_socket_never_reaches_the_student(tmp_path, private_tmp):
 
 @pytest.mark.parametrize("how", ["exec path", "broken zygote"])
 def test_grading_without_the_zygote(how, monkeypatch, private_tmp):
-    from gradcheck.grading import sandbox, zygote
+    from gradcheck.grading.sandbox import runner as sandbox
+    from gradcheck.grading.sandbox import zygote
+
     if how == "exec path":
         monkeypatch.setattr(sandbox, "USE_ZYGOTE", False)
     else:  # the zygote dies at once: the run must fall back to the exec path, not be lost
@@ -307,6 +363,7 @@ def test_a_grader_bug_on_one_file_does_not_stop_the_batch(monkeypatch, private_t
 
     def broken(ctx):
         raise RuntimeError("boom")
+
     monkeypatch.setattr(G, "run_checks", broken)
     results = grade_many([SUBS / "correct" / "sigmoid.py", SUBS / "buggy" / "sign_flip.py"], jobs=2)
     assert [(r.status, r.score) for r in results] == [("error", 0.0), ("error", 0.0)]

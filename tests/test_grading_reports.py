@@ -1,4 +1,5 @@
 """Report writers: results.json, Markdown feedback, JUnit XML, Gradescope, terminal output."""
+
 from __future__ import annotations
 
 import io
@@ -9,23 +10,56 @@ import pytest
 
 from gradcheck.grading.checks import CHECKS, MAX_SCORE, CheckResult
 from gradcheck.grading.grade import SubmissionResult
-from gradcheck.grading.reports import (FORMATS, Progress, feedback_markdown, gradescope_json, junit_xml,
-                                       results_json, summary_table, write_reports)
+from gradcheck.reports.grading import (
+    FORMATS,
+    Progress,
+    feedback_markdown,
+    gradescope_json,
+    junit_xml,
+    results_json,
+    summary_table,
+    write_reports,
+)
 
 
 def make(path="subs/alice.py", status="graded", failed=("grad_w_h_values",), output="", diagnosis=None):
     checks = []
     for name, title, points, _ in CHECKS:
         bad = name in failed
-        checks.append(CheckResult(name, title, points, points / 2 if bad else points, not bad,
-                                  "3 of 16 failed; first: w_h[bias row, 0] <&> \x01" if bad else "ok",
-                                  ("dl_dwh returned as a list (accepted)",) if bad else ()))
+        checks.append(
+            CheckResult(
+                name,
+                title,
+                points,
+                points / 2 if bad else points,
+                not bad,
+                "3 of 16 failed; first: w_h[bias row, 0] <&> \x01" if bad else "ok",
+                ("dl_dwh returned as a list (accepted)",) if bad else (),
+            )
+        )
     score = sum(c.score for c in checks)
-    diagnosis = (("bias_dropped_w_h", "it looks like x was used instead of x̄ = (x, 1), eq. (11)"),) \
-        if diagnosis is None else diagnosis
-    return SubmissionResult(path, status, score, MAX_SCORE, "relu,relu", "detected", tuple(checks), diagnosis,
-                            output, "" if status == "graded" else "wall-clock limit of 2 s exceeded; killed",
-                            "namespaces", "theta=flat,intermediates=row", ("a note",), 0, 0.42)
+    diagnosis = (
+        (("bias_dropped_w_h", "it looks like x was used instead of x̄ = (x, 1), eq. (11)"),)
+        if diagnosis is None
+        else diagnosis
+    )
+    return SubmissionResult(
+        path,
+        status,
+        score,
+        MAX_SCORE,
+        "relu,relu",
+        "detected",
+        tuple(checks),
+        diagnosis,
+        output,
+        "" if status == "graded" else "wall-clock limit of 2 s exceeded; killed",
+        "namespaces",
+        "theta=flat,intermediates=row",
+        ("a note",),
+        0,
+        0.42,
+    )
 
 
 def test_results_json_has_the_issue_schema():
@@ -87,7 +121,15 @@ def test_write_reports_makes_unique_names(tmp_path):
     results = [make("a/alice.py"), make("b/alice.py"), make("c/b o b.py")]
     written = write_reports(results, tmp_path / "out", formats=FORMATS, seed=1)
     names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in written)
-    assert names == ["feedback/alice-2.md", "feedback/alice.md", "feedback/b_o_b.md", "gradescope/alice-2.json",
-                     "gradescope/alice.json", "gradescope/b_o_b.json", "junit.xml", "results.json"]
+    assert names == [
+        "feedback/alice-2.md",
+        "feedback/alice.md",
+        "feedback/b_o_b.md",
+        "gradescope/alice-2.json",
+        "gradescope/alice.json",
+        "gradescope/b_o_b.json",
+        "junit.xml",
+        "results.json",
+    ]
     only = write_reports(results[:1], tmp_path / "json", formats=("json",))
     assert [p.name for p in only] == ["results.json"]

@@ -1,12 +1,14 @@
 """The mistake catalogue: documented, really wrong, cloned without touching the right formulas,
 and equivalent to the right formulas exactly where it says so."""
+
 import itertools
 
 import numpy as np
 import pytest
 
-from gradcheck import activations, formulas, mistakes
-from gradcheck.network import forward
+from gradcheck.mistakes import catalogue as mistakes
+from gradcheck.model import activations, formulas
+from gradcheck.model.network import forward
 
 PAIRS = list(itertools.product(activations.names(), activations.names()))
 FUNCTIONS = [n for n in formulas.__all__ if n != "Gradients"]
@@ -28,14 +30,20 @@ def _outputs(F, x, y, w_h, theta, hidden, output):
     f = forward(x, y, w_h, theta, **kw)
     m = w_h.shape[1]
     calls = {
-        "dl_dy_hat": lambda: F.dl_dy_hat(f.y_hat, y), "dy_hat_dpre_y": lambda: F.dy_hat_dpre_y(f.pre_y, output),
-        "dpre_y_dtheta": lambda: F.dpre_y_dtheta(f.h_bar), "dpre_y_dh": lambda: F.dpre_y_dh(theta),
-        "dh_dpre_h": lambda: F.dh_dpre_h(f.pre_h, hidden), "theta_tilde": lambda: F.theta_tilde(theta),
-        "dpre_h_dc": lambda: [F.dpre_h_dc(f.x_bar, j, m) for j in range(m)], "u": lambda: F.u(theta, f.pre_h, hidden),
-        "jacobian_theta": lambda: F.jacobian_theta(f, y, output=output), "grad_theta": lambda: F.grad_theta(f, y, output=output),
+        "dl_dy_hat": lambda: F.dl_dy_hat(f.y_hat, y),
+        "dy_hat_dpre_y": lambda: F.dy_hat_dpre_y(f.pre_y, output),
+        "dpre_y_dtheta": lambda: F.dpre_y_dtheta(f.h_bar),
+        "dpre_y_dh": lambda: F.dpre_y_dh(theta),
+        "dh_dpre_h": lambda: F.dh_dpre_h(f.pre_h, hidden),
+        "theta_tilde": lambda: F.theta_tilde(theta),
+        "dpre_h_dc": lambda: [F.dpre_h_dc(f.x_bar, j, m) for j in range(m)],
+        "u": lambda: F.u(theta, f.pre_h, hidden),
+        "jacobian_theta": lambda: F.jacobian_theta(f, y, output=output),
+        "grad_theta": lambda: F.grad_theta(f, y, output=output),
         "jacobian_column": lambda: [F.jacobian_column(f, y, theta, j, **kw) for j in range(m)],
         "jacobian_column_u": lambda: [F.jacobian_column_u(f, y, theta, j, **kw) for j in range(m)],
-        "jacobian_w_h": lambda: F.jacobian_w_h(f, y, theta, **kw), "grad_w_h": lambda: F.grad_w_h(f, y, theta, **kw),
+        "jacobian_w_h": lambda: F.jacobian_w_h(f, y, theta, **kw),
+        "grad_w_h": lambda: F.grad_w_h(f, y, theta, **kw),
         "gradients": lambda: tuple(F.gradients(x, y, w_h, theta, **kw)),
         "batch_gradients": lambda: tuple(F.batch_gradients(np.vstack([x, -x]), np.array([y, -y]), w_h, theta, **kw)),
     }
@@ -84,7 +92,15 @@ def test_an_override_reaches_every_function_that_calls_it():
     F = mistakes.formula_set("missing_hidden_derivative")  # overrides u and dh_dpre_h only
     args = _problem(np.random.default_rng(1), "tanh", "sigmoid")
     wrong, right = _outputs(F, *args, "tanh", "sigmoid"), _outputs(formulas, *args, "tanh", "sigmoid")
-    for name in ("u", "jacobian_column", "jacobian_column_u", "jacobian_w_h", "grad_w_h", "gradients", "batch_gradients"):
+    for name in (
+        "u",
+        "jacobian_column",
+        "jacobian_column_u",
+        "jacobian_w_h",
+        "grad_w_h",
+        "gradients",
+        "batch_gradients",
+    ):
         assert not _equal(wrong[name], right[name]), name
     for name in ("grad_theta", "jacobian_theta", "dl_dy_hat"):
         assert _equal(wrong[name], right[name]), name

@@ -3,20 +3,26 @@ examples, and the properties that kill them pass the right formulas on the same 
 (same seed: hypothesis draws the same problems).  CI fails the day a property weakens.
 
 The seed is the session's hypothesis seed (fixed in CI, random in dev, printed in the header)."""
+
 import json
 
 import pytest
 
-from gradcheck import mistakes
-from gradcheck.mutant_reports import mutants_json, mutants_markdown, mutants_table
-from gradcheck.mutants import mutants, run_control, run_mutant
+from gradcheck.mistakes import catalogue as mistakes
+from gradcheck.mistakes.mutants import mutants, run_control, run_mutant
+from gradcheck.reports.mistakes import mutants_json, mutants_markdown, mutants_table
 
 EXAMPLES = 10  # the default of `gradcheck mutants`
 # Every activation in each layer, every mutant non-equivalent on some pair; `gradcheck mutants` runs all 25.
 NAMES = ("sigmoid", "tanh", "relu", "identity", "softplus")
 PAIRS = [(a, a) for a in NAMES] + [(a, NAMES[(i + 1) % 5]) for i, a in enumerate(NAMES)]
-LIKELY_KILLERS = ("grad_theta vs autodiff", "grad_w_h vs autodiff", "gradients on both sides of the kinks vs autodiff",
-                  "jacobian_column_u vs autodiff", "batch gradient = mean of per-sample gradients")
+LIKELY_KILLERS = (
+    "grad_theta vs autodiff",
+    "grad_w_h vs autodiff",
+    "gradients on both sides of the kinks vs autodiff",
+    "jacobian_column_u vs autodiff",
+    "batch gradient = mean of per-sample gradients",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +45,11 @@ def test_the_right_formulas_pass_every_killing_property_on_the_same_examples(rep
     checked = {c.name: c for c in report.control.checks}
     for name in killers - set(checked):  # a killer this test did not foresee: check it too
         checked[name] = run_control(name, examples=EXAMPLES, seed=report.seed, pairs=PAIRS)
-    failed = [(c.name, [(r.hidden, r.output, r.failure.message) for r in c.runs if r.failure])
-              for c in checked.values() if not c.passed]
+    failed = [
+        (c.name, [(r.hidden, r.output, r.failure.message) for r in c.runs if r.failure])
+        for c in checked.values()
+        if not c.passed
+    ]
     assert not failed, failed
 
 

@@ -1,12 +1,13 @@
 """The forward pass (§1.3) and input validation."""
+
 import warnings
 
 import numpy as np
 import pytest
 
-from gradcheck import network
-from gradcheck.activations import ACTIVATIONS, get
-from gradcheck.shapes import validate
+from gradcheck.model import network
+from gradcheck.model.activations import ACTIVATIONS, get
+from gradcheck.model.shapes import validate
 
 
 def _params(d=3, m=4, seed=0):
@@ -41,7 +42,8 @@ def test_batch_stacks_samples_and_the_loss_is_their_mean():
 def test_stacked_parameters_evaluate_k_networks_at_once():
     w_h, theta = _params()
     X = np.random.default_rng(2).normal(size=(3, 3))
-    W = np.stack([w_h, 2 * w_h]); T = np.stack([theta, -theta])
+    W = np.stack([w_h, 2 * w_h])
+    T = np.stack([theta, -theta])
     f = network.forward_unchecked(X, 0.0, W, T)
     for k in range(2):
         np.testing.assert_allclose(f.l[k], network.forward(X, np.zeros(3), W[k], T[k]).l, rtol=1e-15)
@@ -65,7 +67,8 @@ def test_activations_do_not_overflow_and_derivatives_are_accurate(name):
         s, ds = a.sigma(z), a.dsigma(z)
     assert np.all(np.isfinite(s)) and np.all(np.isfinite(ds))
     # central difference at moderate points (away from relu's kink)
-    t = np.array([-1.0, 0.5, 2.0]); h = 1e-6
+    t = np.array([-1.0, 0.5, 2.0])
+    h = 1e-6
     np.testing.assert_allclose(a.dsigma(t), (a.sigma(t + h) - a.sigma(t - h)) / (2 * h), rtol=1e-8, atol=1e-10)
 
 
@@ -75,14 +78,26 @@ def test_saturated_derivatives_keep_relative_precision():
     assert get("tanh").dsigma(np.array(-30.0)) == pytest.approx(3.502604305080e-26, rel=1e-12)
 
 
-@pytest.mark.parametrize("args, message", [
-    (dict(w_h=np.zeros((3, 4))), r"w_h: expected shape \(d\+1, m\) = \(4, m\) for x with d = 3, got \(3, 4\) \(missing the bias row"),
-    (dict(theta=np.zeros(4)), r"theta: expected shape \(m\+1,\) = \(5,\) for w_h with m = 4, got \(4,\) \(missing the bias entry"),
-    (dict(x=np.zeros((2, 2, 3))), r"x: expected a line vector of shape \(d,\) or a design matrix \(n, d\), got shape \(2, 2, 3\)"),
-    (dict(y=np.zeros(2)), r"y: expected shape \(\) to match x of shape \(3,\), got \(2,\)"),
-    (dict(x=np.array([1.0, np.nan, 0.0])), r"x: expected finite values, got nan at x\[1\]"),
-    (dict(theta=np.array(["a"] * 5)), r"theta: expected a real numeric array, got dtype <U1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            dict(w_h=np.zeros((3, 4))),
+            r"w_h: expected shape \(d\+1, m\) = \(4, m\) for x with d = 3, got \(3, 4\) \(missing the bias row",
+        ),
+        (
+            dict(theta=np.zeros(4)),
+            r"theta: expected shape \(m\+1,\) = \(5,\) for w_h with m = 4, got \(4,\) \(missing the bias entry",
+        ),
+        (
+            dict(x=np.zeros((2, 2, 3))),
+            r"x: expected a line vector of shape \(d,\) or a design matrix \(n, d\), got shape \(2, 2, 3\)",
+        ),
+        (dict(y=np.zeros(2)), r"y: expected shape \(\) to match x of shape \(3,\), got \(2,\)"),
+        (dict(x=np.array([1.0, np.nan, 0.0])), r"x: expected finite values, got nan at x\[1\]"),
+        (dict(theta=np.array(["a"] * 5)), r"theta: expected a real numeric array, got dtype <U1"),
+    ],
+)
 def test_bad_input_names_the_argument_expected_and_actual(args, message):
     kw = dict(x=np.zeros(3), y=0.0, w_h=np.zeros((4, 4)), theta=np.zeros(5)) | args
     with pytest.raises((ValueError, TypeError), match=message):
@@ -91,7 +106,9 @@ def test_bad_input_names_the_argument_expected_and_actual(args, message):
 
 def test_unknown_activation_is_named():
     w_h, theta = _params()
-    with pytest.raises(ValueError, match=r"hidden: expected one of sigmoid, tanh, relu, identity, softplus, got 'sigmod'"):
+    with pytest.raises(
+        ValueError, match=r"hidden: expected one of sigmoid, tanh, relu, identity, softplus, got 'sigmod'"
+    ):
         network.forward(np.zeros(3), 0.0, w_h, theta, hidden="sigmod")
 
 

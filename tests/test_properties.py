@@ -1,14 +1,16 @@
-"""The derivation, confirmed: every property of gradcheck.properties, for every
+"""The derivation, confirmed: every property of gradcheck.checking.properties, for every
 (hidden, output) activation pair, over hypothesis-drawn problems."""
+
 import itertools
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from gradcheck import formulas
-from gradcheck.activations import names
-from gradcheck.properties import PROPERTIES, NotApplicable
-from gradcheck.strategies import problems
+from gradcheck.checking.properties import PROPERTIES, NotApplicable
+from gradcheck.checking.strategies import problems
+from gradcheck.model import formulas
+from gradcheck.model.activations import names
 
 PAIRS = list(itertools.product(names(), names()))
 

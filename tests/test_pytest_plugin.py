@@ -4,6 +4,7 @@ The plugin is loaded explicitly with ``-p gradcheck.pytest_plugin`` and entry-po
 autoloading is disabled, so these tests behave the same whether or not the package is
 installed.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -23,6 +24,7 @@ def run(pytester, monkeypatch):
 
     def go(*args):
         return pytester.runpytest("-p", "gradcheck.pytest_plugin", "-p", "no:cacheprovider", *args)
+
     return go
 
 
@@ -39,35 +41,57 @@ def test_without_submission_the_plugin_does_nothing(pytester, run):
 def test_a_correct_submission_passes_every_check(run):
     result = run("--submission", str(SUBS / "correct" / "sigmoid.py"), "-v")
     result.assert_outcomes(passed=N)
-    result.stdout.fnmatch_lines(["gradcheck: 1 submission(s), contract ftml, activation detected, seed 0*",
-                                 "*sigmoid.py::grad_w_h_values PASSED*", "*gradcheck scores*",
-                                 "sigmoid.py*graded*100/100*"])
+    result.stdout.fnmatch_lines(
+        [
+            "gradcheck: 1 submission(s), contract ftml, activation detected, seed 0*",
+            "*sigmoid.py::grad_w_h_values PASSED*",
+            "*gradcheck scores*",
+            "sigmoid.py*graded*100/100*",
+        ]
+    )
 
 
 def test_a_buggy_submission_fails_the_right_checks_with_the_diagnosis(run, tmp_path):
     xml = tmp_path / "junit.xml"
-    result = run("--submission", str(SUBS / "buggy" / "sign_flip.py"), "--submission-seed", "3",
-                 f"--junitxml={xml}", "-m", "gradcheck")
+    result = run(
+        "--submission",
+        str(SUBS / "buggy" / "sign_flip.py"),
+        "--submission-seed",
+        "3",
+        f"--junitxml={xml}",
+        "-m",
+        "gradcheck",
+    )
     result.assert_outcomes(failed=5, passed=N - 5)
     out = result.stdout.str()
     assert "seed 3 (replay: --submission-seed=3)" in out
     assert "diagnosis: sign_flipped" in out and "y − ŷ instead of ŷ − y" in out
     assert "grad_theta_values: 0/20" not in out and "∇θ: values (reference intermediates): 0/20" in out
-    props = {(tc.get("name"), p.get("name")): p.get("value") for tc in ET.parse(xml).iter("testcase")
-             for p in tc.iter("property")}
+    props = {
+        (tc.get("name"), p.get("name")): p.get("value")
+        for tc in ET.parse(xml).iter("testcase")
+        for p in tc.iter("property")
+    }
     assert props[("grad_theta_values", "score")] == "0.0" and props[("imports", "score")] == "5.0"
 
 
 def test_options_reach_the_grader(run):
-    result = run("--submission", str(SUBS / "correct" / "sigmoid.py"), "--submission-activation", "relu",
-                 "-k", "forward_values")
+    result = run(
+        "--submission", str(SUBS / "correct" / "sigmoid.py"), "--submission-activation", "relu", "-k", "forward_values"
+    )
     result.assert_outcomes(failed=1, deselected=N - 1)
     assert "activation relu" in result.stdout.str()
 
 
 def test_a_missing_or_hostile_submission_fails_closed(run):
-    result = run("--submission", str(SUBS / "missing.py"), "--submission", str(SUBS / "hostile" / "infinite_loop.py"),
-                 "--submission-timeout", "1")
+    result = run(
+        "--submission",
+        str(SUBS / "missing.py"),
+        "--submission",
+        str(SUBS / "hostile" / "infinite_loop.py"),
+        "--submission-timeout",
+        "1",
+    )
     result.assert_outcomes(failed=2 * N)
     out = result.stdout.str()
     assert "no such submission file" in out and "submission status: timeout" in out

@@ -6,6 +6,7 @@ directory, and the temporary directory removed.  Namespace-only guarantees are
 skipped (and the 'session' fallback tested instead) only where the namespace probe
 fails.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from proc_scan import live_with
 
 from gradcheck.grading import Call, SandboxUnavailable, namespaces_available, run_submission
-from gradcheck.grading import sandbox
-from proc_scan import live_with
+from gradcheck.grading.sandbox import runner as sandbox
 
 HERE = Path(__file__).resolve().parent
 SUBS = HERE / "submissions" / "hostile"
@@ -30,8 +31,6 @@ REPO = HERE.parent
 NS_OK, NS_WHY = namespaces_available()
 MODE = "namespaces" if NS_OK else "session"
 needs_ns = pytest.mark.skipif(not NS_OK, reason=f"namespaces unavailable: {NS_WHY}")
-
-
 
 
 @pytest.fixture(autouse=True)
@@ -64,8 +63,7 @@ def session_mode(monkeypatch):
 
 def net_args(seed=0, n=3, d=2, m=4):
     rng = np.random.default_rng(seed)
-    return {"X": rng.normal(size=(n, d)), "wh": rng.normal(size=(d + 1, m)),
-            "theta": rng.normal(size=m + 1)}
+    return {"X": rng.normal(size=(n, d)), "wh": rng.normal(size=(d + 1, m)), "theta": rng.normal(size=m + 1)}
 
 
 def load_benign():
@@ -80,13 +78,11 @@ def test_round_trip_returns_exactly_what_was_computed():
     args = net_args()
     rng = np.random.default_rng(1)
     grad_args = {"x": rng.normal(size=2), "y": 0.25, "wh": args["wh"], "theta": args["theta"]}
-    result = run("benign_roundtrip", [Call("forward_pass", args, "fwd"),
-                                      Call("compute_gradients", grad_args, "grad")])
+    result = run("benign_roundtrip", [Call("forward_pass", args, "fwd"), Call("compute_gradients", grad_args, "grad")])
     assert (result.status, result.isolation, result.import_error) == ("ok", MODE, None)
     assert result.returncode == 0 and result.message == ("" if NS_OK else result.message)
     expected = load_benign()
-    for cid, want in (("fwd", expected.forward_pass(**args)),
-                      ("grad", expected.compute_gradients(**grad_args))):
+    for cid, want in (("fwd", expected.forward_pass(**args)), ("grad", expected.compute_gradients(**grad_args))):
         got = result.calls[cid]
         assert got.status == "ok" and set(got.values) == set(want)
         for key, value in got.values.items():
@@ -106,8 +102,12 @@ def test_arguments_arrive_with_their_types():
 def test_child_environment():
     result = run("benign_roundtrip", [Call("introspect", {}, "i")])
     v = {k: float(a) for k, a in result.calls["i"].values.items()}
-    seeded = subprocess.run([sys.executable, "-c", "print(hash('abc') % 1000003)"],
-                            env={"PYTHONHASHSEED": "0"}, capture_output=True, text=True)
+    seeded = subprocess.run(
+        [sys.executable, "-c", "print(hash('abc') % 1000003)"],
+        env={"PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+    )
     assert v["hash_abc"] == int(seeded.stdout)
     assert v["no_user_site"] == 1 and v["safe_path"] == 1 and v["cwd_is_home"] == 1
     assert v["gradcheck_on_path"] == 0 and v["nofile"] == sandbox.NOFILE
@@ -117,8 +117,12 @@ def test_child_environment():
 
 
 def test_per_call_errors_do_not_stop_the_run():
-    calls = [Call("fail", {"code": 7}, "f"), Call("not_a_dict", {}, "n"),
-             Call("missing_function", {}, "m"), Call("flags_and_ints", {}, "ok")]
+    calls = [
+        Call("fail", {"code": 7}, "f"),
+        Call("not_a_dict", {}, "n"),
+        Call("missing_function", {}, "m"),
+        Call("flags_and_ints", {}, "ok"),
+    ]
     result = run("benign_roundtrip", calls)
     assert result.status == "ok"
     assert "deliberate failure 7" in result.calls["f"].message
@@ -194,9 +198,13 @@ def test_comparisons_happen_in_the_parent():
 
 
 def test_subclasses_and_non_numeric_values():
-    calls = [Call("forward_pass", net_args(), "sub"), Call("object_array", {}, "obj"),
-             Call("complex_array", {}, "cplx"), Call("string_value", {}, "str"),
-             Call("non_string_key", {}, "key")]
+    calls = [
+        Call("forward_pass", net_args(), "sub"),
+        Call("object_array", {}, "obj"),
+        Call("complex_array", {}, "cplx"),
+        Call("string_value", {}, "str"),
+        Call("non_string_key", {}, "key"),
+    ]
     result = run("lying_subclass", calls)
     assert result.status == "ok"
     h = result.calls["sub"].values["h"]
@@ -229,7 +237,9 @@ def test_cannot_write_outside_its_directory(tmp_path):
     watched = [REPO, REPO / "gradcheck", canary_dir, Path("/tmp"), Path.cwd(), SUBS]
     before = {d: sorted(os.listdir(d)) for d in watched}
     text = canary.read_bytes()
-    calls = [Call("attack", {"dirs": [str(d) for d in watched], "files": [str(canary), str(canary_dir / "keep.txt")]}, "c")]
+    calls = [
+        Call("attack", {"dirs": [str(d) for d in watched], "files": [str(canary), str(canary_dir / "keep.txt")]}, "c")
+    ]
     result = run("escape", calls)
     assert result.status == "ok", result.message
     assert result.calls["c"].values["wrote"] == 0 and result.calls["c"].values["targets"] > 5
@@ -273,8 +283,11 @@ def test_gradcheck_inside_an_exposed_directory_is_hidden(tmp_path, monkeypatch):
     (site / "gradcheck").mkdir(parents=True)
     (site / "gradcheck" / "__init__.py").write_text("SECRET = 1\n")
     info = dict(sandbox._interpreter(sys.executable))
-    raw = {"executable": info["executable"], "paths": info["expose"] + [str(site)],
-           "gradcheck": [str(site / "gradcheck")]}
+    raw = {
+        "executable": info["executable"],
+        "paths": info["expose"] + [str(site)],
+        "gradcheck": [str(site / "gradcheck")],
+    }
     monkeypatch.setitem(sandbox._CACHE, sys.executable, sandbox._paths(raw))
     result = run("import_gradcheck", [Call("from_extra", {"site": [str(site)]}, "c")])
     assert result.status == "ok", result.message
@@ -318,15 +331,20 @@ def test_session_fallback_round_trip_and_warning(session_mode):
 
 
 def test_session_fallback_timeout_and_stray_processes(session_mode):
-    assert run("ignore_sigterm", [Call("forward_pass", net_args(), "c")], timeout=2.0,
-               isolation="session").status == "timeout"
+    assert (
+        run("ignore_sigterm", [Call("forward_pass", net_args(), "c")], timeout=2.0, isolation="session").status
+        == "timeout"
+    )
     marker = f"gc-marker-{uuid.uuid4().hex}"
     result = run("spawner", [Call("forward_pass", {"marker": [marker]}, "c")], isolation="session")
     assert result.status == "ok" and live_with(marker) == []
 
 
 def test_malformed_calls_are_the_callers_error():
-    for calls, kw in (([Call("echo", {}, "x"), Call("echo", {}, "x")], {}),
-                      ([Call("os.system", {}, "x")], {}), ([], {"isolation": "none"})):
+    for calls, kw in (
+        ([Call("echo", {}, "x"), Call("echo", {}, "x")], {}),
+        ([Call("os.system", {}, "x")], {}),
+        ([], {"isolation": "none"}),
+    ):
         with pytest.raises(ValueError):
             run_submission(SUBS / "benign_roundtrip.py", calls, **kw)

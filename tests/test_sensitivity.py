@@ -1,13 +1,22 @@
 """Sensitivity: a relative perturbation δ of 1e-6 (far less, when ŷ − y is of order 1) of a block
 or of the largest entry is caught by the default checks for every activation, while torch's
 default criterion needs δ ≥ 1e-3."""
+
 import numpy as np
 import pytest
 
-from gradcheck import activations, formulas
-from gradcheck.mutant_reports import sensitivity_json, sensitivity_markdown
-from gradcheck.sensitivity import GRID, REGIMES, SensitivityReport, _where, sensitivity_of, threshold, torch_threshold
-from gradcheck.strategies import Problem
+from gradcheck.checking.strategies import Problem
+from gradcheck.mistakes.sensitivity import (
+    GRID,
+    REGIMES,
+    SensitivityReport,
+    _where,
+    sensitivity_of,
+    threshold,
+    torch_threshold,
+)
+from gradcheck.model import activations, formulas
+from gradcheck.reports.mistakes import sensitivity_json, sensitivity_markdown
 
 
 def _free_problem(rng, a):
@@ -32,7 +41,8 @@ def test_a_block_or_the_largest_entry_off_by_1e_6_is_caught(activation):
 
 
 def test_the_threshold_is_where_detection_starts():
-    from gradcheck.sensitivity import _detects
+    from gradcheck.mistakes.sensitivity import _detects
+
     p = _free_problem(np.random.default_rng(1), "tanh")
     t = threshold("vs autodiff", p, "theta", None)
     i = GRID.index(t)

@@ -1,12 +1,13 @@
 """Per-sample SGD (§1.1) with the spec's gradients drives the training loss down."""
+
 import itertools
 
 import numpy as np
 import pytest
 
-from gradcheck import network
-from gradcheck.activations import names
-from gradcheck.sgd import sgd
+from gradcheck.model import network
+from gradcheck.model.activations import names
+from gradcheck.model.sgd import sgd
 
 
 @pytest.mark.parametrize("hidden, output", list(itertools.product(names(), names())))

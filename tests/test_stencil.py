@@ -1,5 +1,6 @@
-"""gradcheck.stencil: scipy.differentiate.derivative's results without its bookkeeping, and the
-one-transcendental Δσ of gradcheck.incremental that the full check evaluates a million times."""
+"""gradcheck.largescale.stencil: scipy.differentiate.derivative's results without its bookkeeping, and the
+one-transcendental Δσ of gradcheck.largescale.incremental that the full check evaluates a million times."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,14 +8,18 @@ import pytest
 from hypothesis import example, given, settings
 from scipy.differentiate import derivative as scipy_derivative
 
-from gradcheck import fast, formulas, incremental, stencil, strategies as gs
-from gradcheck.compare import UNDERFLOW
+from gradcheck.checking import strategies as gs
+from gradcheck.checking.tolerance import UNDERFLOW
+from gradcheck.largescale import full as fast
+from gradcheck.largescale import incremental, stencil
+from gradcheck.model import formulas
 
 
 def _f(t, a, b):  # per-element functions: smooth, one badly scaled, one not finite
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        return np.sin(a * t) * np.exp(b * t) + np.where(b > 5, np.sqrt(b - 5 - t), 0.0) \
-            + np.where(a == 0, np.log(t), 0.0)
+        return (
+            np.sin(a * t) * np.exp(b * t) + np.where(b > 5, np.sqrt(b - 5 - t), 0.0) + np.where(a == 0, np.log(t), 0.0)
+        )
 
 
 def _elements(n=400, seed=0):
@@ -22,8 +27,8 @@ def _elements(n=400, seed=0):
     a = rng.normal(size=n) * np.exp(rng.uniform(-3, 3, size=n))
     b = rng.normal(size=n)
     b[:20] = 5 + 1e-6 * rng.uniform(1, 2, size=20)  # √ near its branch point: needs many iterations
-    a[20:25] = 0.0                                    # log t: not finite at t = 0 ± h
-    steps = 2.0 ** -7 * np.exp(rng.uniform(-2, 2, size=n))
+    a[20:25] = 0.0  # log t: not finite at t = 0 ± h
+    steps = 2.0**-7 * np.exp(rng.uniform(-2, 2, size=n))
     return a, b, steps
 
 
@@ -31,11 +36,20 @@ def _elements(n=400, seed=0):
 def test_same_results_as_scipy_derivative(rtol):
     a, b, steps = _elements()
     direction = np.zeros(a.size)
-    direction[25:40] = np.where(np.arange(15) % 2, 1.0, -1.0)   # one-sided: scipy's own loop
+    direction[25:40] = np.where(np.arange(15) % 2, 1.0, -1.0)  # one-sided: scipy's own loop
     with np.errstate(invalid="ignore"):  # the log t elements
         ours = stencil.derivative(_f, steps, args=(a, b), direction=direction, rtol=rtol, atol=1e-300, maxiter=8)
-        ref = scipy_derivative(_f, np.zeros(a.size), args=(a, b), initial_step=steps, step_direction=direction,
-                               order=4, step_factor=2.0, maxiter=8, tolerances=dict(rtol=rtol, atol=1e-300))
+        ref = scipy_derivative(
+            _f,
+            np.zeros(a.size),
+            args=(a, b),
+            initial_step=steps,
+            step_direction=direction,
+            order=4,
+            step_factor=2.0,
+            maxiter=8,
+            tolerances=dict(rtol=rtol, atol=1e-300),
+        )
     np.testing.assert_array_equal(ours.status, ref.status)
     np.testing.assert_array_equal(ours.nit, ref.nit)
     ok = np.isfinite(ref.df)
@@ -65,7 +79,7 @@ def _sigmoid_ld(z):
 def test_sigmoid_delta_is_accurate_to_a_few_ulps_in_saturation_and_for_tiny_steps():
     rng = np.random.default_rng(1)
     z = np.concatenate([rng.normal(size=2000) * 5, rng.uniform(-745, 745, size=2000), [0.0, -0.0, 36.0, -36.0]])
-    dz = np.copysign(np.exp(rng.uniform(np.log(1e-14), np.log(2.0 ** -7), size=z.size)), rng.normal(size=z.size))
+    dz = np.copysign(np.exp(rng.uniform(np.log(1e-14), np.log(2.0**-7), size=z.size)), rng.normal(size=z.size))
     d = incremental._sigma("sigmoid", "hidden")[0]
     got = d.at(z, d.aux(z), dz)
     zl, dl = z.astype(np.longdouble), dz.astype(np.longdouble)
@@ -88,13 +102,24 @@ def test_cached_and_generic_delta_agree(name):
 
 @settings(max_examples=20, deadline=None)
 @given(gs.problems(batch=True) | gs.problems())
-@example(gs.Problem(np.array([0.0]), np.array(0.0), np.array([[8.09501269e-197], [8.09501269e-197]]),
-                    np.array([1.0, 0.0]), "tanh", "tanh"))  # statuses 0 vs −1 at w_h[bias row, 0] (below)
+@example(
+    gs.Problem(
+        np.array([0.0]),
+        np.array(0.0),
+        np.array([[8.09501269e-197], [8.09501269e-197]]),
+        np.array([1.0, 0.0]),
+        "tanh",
+        "tanh",
+    )
+)  # statuses 0 vs −1 at w_h[bias row, 0] (below)
 def test_full_check_engines_agree(p):
     """The full check with scipy's loop for every coordinate and with the vectorised first two
     iterations: same references and error bounds (to rounding), same verdicts."""
-    g = formulas.batch_gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs) if p.x.ndim == 2 else \
-        formulas.gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
+    g = (
+        formulas.batch_gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
+        if p.x.ndim == 2
+        else formulas.gradients(p.x, p.y, p.w_h, p.theta, **p.kwargs)
+    )
     gw, gt = np.asarray(g.w_h, float), np.asarray(g.theta, float)
     gw = gw.copy()
     gw.flat[0] *= 1.01  # a wrong entry (where the gradient is not ~0, it fails)
@@ -103,7 +128,7 @@ def test_full_check_engines_agree(p):
     assert a.passed == b.passed and a.comparison.failed == b.comparison.failed
     # the evaluations are bit-identical (steps h/2^k); only the rounding of the Richardson weights
     # differs, far inside the rounding bound of the evaluations that both errors include
-    rounding = fast._problem(p.x, p.y, p.w_h, p.theta, p.hidden, p.output)[1].rounding
+    rounding = fast.network_problem(p.x, p.y, p.w_h, p.theta, p.hidden, p.output)[1].rounding
     # scipy's status too, except where its own error estimate is below that rounding bound: there
     # (an unresolvable ∂l/∂p ~ 1e-196 beside a t²/2 term) the weights' rounding decides whether
     # |df₂ − df₁| is exactly 0 (converged) or rounding noise that grows as the step shrinks (−1)

@@ -1,10 +1,11 @@
 """The public hypothesis strategies."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from gradcheck import strategies as gs
-from gradcheck.network import forward
+from gradcheck.checking import strategies as gs
+from gradcheck.model.network import forward
 
 
 @settings(max_examples=200)
@@ -34,10 +35,13 @@ def test_dimension_bounds_are_honoured(p):
     assert p.w_h.shape == (p.dims.d + 1, 1) and p.theta.shape == (2,) and p.y.shape == (2,)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(min_d=0), r"min_d, max_d: expected integers with 1 ≤ min_d ≤ max_d, got 0, 4"),
-    (dict(min_m=3, max_m=2), r"min_m, max_m: expected integers with 1 ≤ min_m ≤ max_m, got 3, 2"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(min_d=0), r"min_d, max_d: expected integers with 1 ≤ min_d ≤ max_d, got 0, 4"),
+        (dict(min_m=3, max_m=2), r"min_m, max_m: expected integers with 1 ≤ min_m ≤ max_m, got 3, 2"),
+    ],
+)
 def test_bad_bounds_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         gs.dims(**kwargs)

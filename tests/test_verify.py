@@ -1,13 +1,14 @@
 """`gradcheck verify`, the property runner, and the seed the test suite prints."""
+
 import json
 import types
 from pathlib import Path
 
-from gradcheck import formulas
-from gradcheck.cli import main
-from gradcheck.properties import PROPERTIES, by_name
-from gradcheck.runner import run_property
-from gradcheck.verify import verify
+from gradcheck.checking.properties import PROPERTIES, by_name
+from gradcheck.checking.runner import run_property
+from gradcheck.checking.verify import verify
+from gradcheck.cli.main import main
+from gradcheck.model import formulas
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,8 +28,9 @@ def test_runner_passes_the_real_formulas_and_is_deterministic():
 
 
 def test_runner_kills_a_one_in_a_million_error_and_shrinks_it():
-    run = run_property(by_name("grad_w_h vs autodiff"), _off_by(1 + 1e-6), hidden="sigmoid",
-                       output="sigmoid", examples=50, seed=0)
+    run = run_property(
+        by_name("grad_w_h vs autodiff"), _off_by(1 + 1e-6), hidden="sigmoid", output="sigmoid", examples=50, seed=0
+    )
     assert not run.passed
     f = run.failure
     assert f.worst.startswith("w_h[") and f.example_index >= 1
@@ -49,8 +51,12 @@ def test_verify_report_and_cli(tmp_path, capsys):
 
 
 def test_verify_fails_wrong_formulas():
-    report = verify(activation_names=["sigmoid"], examples=10, F=_off_by(1.01),
-                    properties=[by_name("grad_w_h vs autodiff"), by_name("grad_theta vs autodiff")])
+    report = verify(
+        activation_names=["sigmoid"],
+        examples=10,
+        F=_off_by(1.01),
+        properties=[by_name("grad_w_h vs autodiff"), by_name("grad_theta vs autodiff")],
+    )
     assert not report.passed
     assert [c.passed for c in report.checks] == [False, True]
 

@@ -16,15 +16,21 @@ expected in the shape of the parameter symbol it is mapped to (here dW: (m, d+1)
 ``layouts`` may list variants to try when the first makes the code raise (θ as a
 column, intermediates passed flat); this API has just one.
 """
+
 from gradcheck.grading.contract import Contract, Layout, Signature
 
 CONTRACT = Contract(
     name="transposed-weights",
-    forward=Signature("predict", {"inputs": "X", "W": "w_h.T", "v": "theta"},
-                      {"pre_h": "a1", "h": "z1", "pre_y": "a2", "y_hat": "out"}),
-    gradients=Signature("backprop",
-                        {"sample": "x", "target": "y", "a1": "pre_h", "z1": "h", "out": "y_hat", "v": "theta"},
-                        {"w_h.T": "dW", "theta": "dv"}),
+    forward=Signature(
+        "predict",
+        {"inputs": "X", "W": "w_h.T", "v": "theta"},
+        {"pre_h": "a1", "h": "z1", "pre_y": "a2", "y_hat": "out"},
+    ),
+    gradients=Signature(
+        "backprop",
+        {"sample": "x", "target": "y", "a1": "pre_h", "z1": "h", "out": "y_hat", "v": "theta"},
+        {"w_h.T": "dW", "theta": "dv"},
+    ),
     layouts=(Layout(),),
     description="predict(inputs, W, v) and backprop(sample, target, a1, z1, out, v), W = w_hᵀ",
 )

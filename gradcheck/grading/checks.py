@@ -5,23 +5,34 @@ call raised, timed out, returned garbage) fails — fail closed.  How values are
 compared (dtype-aware precision, numerical approximations): :mod:`.judge`.  If no
 forward or gradient value at all is right, nothing is credited.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from .. import network
-from ..formulas import Gradients
-from .judge import (CheckResult, Context, Tally, call_error, case_label, forward_reading, gradient_reading, judge,
-                    namer)
-from .plan import FD_SIGNS, FD_STEP, REPEATS
-from .problems import SAMPLES
-from .readings import read_gradients
+from gradcheck.grading.judge import (
+    CheckResult,
+    Context,
+    Tally,
+    call_error,
+    case_label,
+    forward_reading,
+    gradient_reading,
+    judge,
+    namer,
+)
+from gradcheck.grading.plan import FD_SIGNS, FD_STEP, REPEATS
+from gradcheck.grading.problems import SAMPLES
+from gradcheck.grading.readings import read_gradients
+from gradcheck.model import network
+from gradcheck.model.formulas import Gradients
 
 __all__ = ["CheckResult", "Context", "CHECKS", "MAX_SCORE", "run_checks", "observed_gradients"]
 
-CONSISTENT = 1e-6      # relative agreement required between the gradient and FD of the own forward
+CONSISTENT = 1e-6  # relative agreement required between the gradient and FD of the own forward
+
 
 # ------------------------------------------------------------------------ checks
 def _imports(ctx: Context, t: Tally):
@@ -30,13 +41,14 @@ def _imports(ctx: Context, t: Tally):
         t.item(False, "")
         return
     for function in ctx.contract.functions:
-        missing = any(r.error_type == "AttributeError" and f"no function {function!r}" in r.message
-                      for r in ctx.calls.values())
+        missing = any(
+            r.error_type == "AttributeError" and f"no function {function!r}" in r.message for r in ctx.calls.values()
+        )
         t.item(not missing, f"{function} is not defined")
 
 
 def _forward_items(ctx: Context):
-    for c, case in enumerate(ctx.problems.cases):
+    for c, _case in enumerate(ctx.problems.cases):
         yield f"fwd/{c}", c, slice(None)
         for s in range(SAMPLES):
             yield f"row/{c}/{s}", c, slice(s, s + 1)
@@ -63,15 +75,21 @@ def _forward_values(ctx: Context, t: Tally):
             continue
         sub = Tally()
         for name, value in reading.items():
-            judge(value, getattr(ref.forward, name)[rows], ref.forward_scale[name][rows], None, sub,
-                   f"{name} ({case_label(ctx.problems, c)}, n={n})")
+            judge(
+                value,
+                getattr(ref.forward, name)[rows],
+                ref.forward_scale[name][rows],
+                None,
+                sub,
+                f"{name} ({case_label(ctx.problems, c)}, n={n})",
+            )
         t.item(sub.passed == sub.total, "; ".join(sub.problems[:2]))
         for note in sub.notes:
             t.note(note)
 
 
 def _gradient_items(ctx: Context, prefix: str, cases=None):
-    for c, case in enumerate(ctx.problems.cases):
+    for c, _case in enumerate(ctx.problems.cases):
         if cases is None or c in cases:
             for s in range(SAMPLES):
                 yield f"{prefix}/{c}/{s}", c, s
@@ -85,6 +103,7 @@ def _shape_check(block: str):
             value = reading[block] if reading else None
             bad = error or ("" if value.shape_ok else value.error or value.note)
             t.item(not bad, f"{case_label(ctx.problems, c)}: {bad}", (c, s))
+
     return check
 
 
@@ -97,8 +116,16 @@ def _value_check(block: str):
             if error:
                 t.item(False, f"{label}: {error}", (c, s))
                 continue
-            judge(reading[block], getattr(ref.gradients[s], block), getattr(ref.scales[s], block),
-                   namer(case, block), t, label, (c, s))
+            judge(
+                reading[block],
+                getattr(ref.gradients[s], block),
+                getattr(ref.scales[s], block),
+                namer(case, block),
+                t,
+                label,
+                (c, s),
+            )
+
     return check
 
 
@@ -113,8 +140,14 @@ def _course_pipeline(ctx: Context, t: Tally):
             continue
         sub = Tally()
         for block in ("w_h", "theta"):
-            judge(reading[block], getattr(ref.gradients[s], block), getattr(ref.scales[s], block),
-                   namer(case, block), sub, f"{'∇w_h' if block == 'w_h' else '∇θ'} via {label}")
+            judge(
+                reading[block],
+                getattr(ref.gradients[s], block),
+                getattr(ref.scales[s], block),
+                namer(case, block),
+                sub,
+                f"{'∇w_h' if block == 'w_h' else '∇θ'} via {label}",
+            )
         t.item(sub.passed == sub.total, "; ".join(sub.problems[:1]))
         for note in sub.notes:
             t.note(note)
@@ -167,7 +200,9 @@ def _not_mutated(ctx: Context, t: Tally):
         gradient = cid.split("/")[0] in ("ref", "own") or cid.endswith("/grad")
         function = ctx.contract.gradients.function if gradient else ctx.contract.forward.function
         for arg in r.mutated:
-            hits[f"{function} changed its argument {arg!r} in place"] = hits.get(f"{function} changed its argument {arg!r} in place", 0) + 1
+            hits[f"{function} changed its argument {arg!r} in place"] = (
+                hits.get(f"{function} changed its argument {arg!r} in place", 0) + 1
+            )
     ran = any(r.status == "ok" for r in ctx.calls.values())
     problems = [f"{what} ({n} call{'s' * (n > 1)})" for what, n in hits.items()]
     t.item(ran and not problems, "; ".join(problems) or "nothing ran")
@@ -182,7 +217,8 @@ def _deterministic(ctx: Context, t: Tally):
             continue
         same = ra.values.keys() == rb.values.keys() and all(
             ra.values[k].shape == rb.values[k].shape and np.array_equal(ra.values[k], rb.values[k], equal_nan=True)
-            for k in ra.values)
+            for k in ra.values
+        )
         what = ctx.contract.gradients.function if a.startswith("ref") else ctx.contract.forward.function
         t.item(same, f"{what} returned different results for the same arguments")
 
@@ -199,11 +235,18 @@ def _sgd(ctx: Context, t: Tally):
         return
     w_h = w_h.T if w_key == "w_h.T" else w_h
     kw = dict(hidden=ctx.ref.hidden, output=ctx.ref.output)
-    end = network.loss(s.X, s.Y, w_h, theta.reshape(-1), **kw) if np.all(np.isfinite(w_h)) and np.all(np.isfinite(theta)) else np.inf
+    end = (
+        network.loss(s.X, s.Y, w_h, theta.reshape(-1), **kw)
+        if np.all(np.isfinite(w_h)) and np.all(np.isfinite(theta))
+        else np.inf
+    )
     start, ref_end = ctx.ref.sgd_start, ctx.ref.sgd_end
     ok = end <= start - 0.5 * (start - ref_end)
-    t.item(ok, f"{len(s.order)} SGD steps (η = {s.step}) took the loss from {start:.4g} to {end:.4g}; "
-               f"the reference gradients reach {ref_end:.4g}")
+    t.item(
+        ok,
+        f"{len(s.order)} SGD steps (η = {s.step}) took the loss from {start:.4g} to {end:.4g}; "
+        f"the reference gradients reach {ref_end:.4g}",
+    )
     if ok:
         t.note(f"loss {start:.4g} → {end:.4g} (reference {ref_end:.4g})")
 
@@ -234,9 +277,16 @@ def run_checks(ctx: Context) -> list[CheckResult]:
     results = _all_checks(ctx)
     if any(r.score > 0 for r in results if r.name in SUBSTANCE):
         return results
-    return [r._replace(score=0.0, passed=False, message=f"not credited: no forward or gradient value is right"
-                       f"{'' if r.passed else '; ' + r.message}") if r.name not in SUBSTANCE else r
-            for r in results]
+    return [
+        r._replace(
+            score=0.0,
+            passed=False,
+            message=f"not credited: no forward or gradient value is right{'' if r.passed else '; ' + r.message}",
+        )
+        if r.name not in SUBSTANCE
+        else r
+        for r in results
+    ]
 
 
 def _all_checks(ctx: Context) -> list[CheckResult]:
@@ -245,15 +295,30 @@ def _all_checks(ctx: Context) -> list[CheckResult]:
         t = Tally()
         try:
             fn(ctx, t)
-        except Exception as exc:  # noqa: BLE001 - a grader bug must not pass a check
+        except Exception as exc:
             t.item(False, f"internal error while checking: {type(exc).__name__}: {exc}")
         fraction = t.passed / t.total if t.total else 0.0
         failed = t.total - t.passed
         first = next((p for p in t.problems if p), "")
-        message = ("ok" if failed == 0 and t.total else
-                   f"{failed} of {t.total} failed; first: {first}" if t.total > 1 else first or "failed")
-        results.append(CheckResult(name, title, points, round(points * fraction, 2), failed == 0 and t.total > 0,
-                                   message, tuple(t.notes), tuple(t.failures)))
+        message = (
+            "ok"
+            if failed == 0 and t.total
+            else f"{failed} of {t.total} failed; first: {first}"
+            if t.total > 1
+            else first or "failed"
+        )
+        results.append(
+            CheckResult(
+                name,
+                title,
+                points,
+                round(points * fraction, 2),
+                failed == 0 and t.total > 0,
+                message,
+                tuple(t.notes),
+                tuple(t.failures),
+            )
+        )
     return results
 
 

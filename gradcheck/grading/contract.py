@@ -10,8 +10,8 @@ The course contract ``ftml`` (the default), as in the practical session::
 
 A :class:`Contract` maps each argument to a *symbol* and each canonical quantity to a
 returned key; the grader instantiates the symbols (for ordinary calls, for the
-student's own pipeline through :class:`~gradcheck.grading.protocol.Ref`, and for
-the SGD loop run in the child through :class:`~gradcheck.grading.protocol.Var`), so
+student's own pipeline through :class:`~gradcheck.grading.sandbox.protocol.Ref`, and for
+the SGD loop run in the child through :class:`~gradcheck.grading.sandbox.protocol.Var`), so
 student code only ever runs in the sandbox.  Symbols:
 
     X        a design matrix (n, d); one sample is passed as (1, d)
@@ -27,17 +27,31 @@ described in a small adapter file defining ``CONTRACT`` (see
 ``examples/contracts/``), loaded with ``--contract path.py`` — trusted instructor
 code, imported in the grader; it only describes calls, it never runs student code.
 """
+
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
-__all__ = ["Layout", "Signature", "Contract", "ContractError", "FTML", "CONTRACTS", "load_contract",
-           "PARAMS", "INTERMEDIATES", "param_value", "param_shape", "bind", "reference_intermediates"]
+__all__ = [
+    "Layout",
+    "Signature",
+    "Contract",
+    "ContractError",
+    "FTML",
+    "CONTRACTS",
+    "load_contract",
+    "PARAMS",
+    "INTERMEDIATES",
+    "param_value",
+    "param_shape",
+    "bind",
+    "reference_intermediates",
+]
 
 PARAMS = ("w_h", "w_h.T", "theta")
 SAMPLE = ("X", "x", "x_row", "y")
@@ -50,13 +64,15 @@ class ContractError(ValueError):
 
 @dataclass(frozen=True)
 class Layout:
-    theta: str = "flat"            # 'flat' (m+1,) or 'column' (m+1, 1)
-    intermediates: str = "row"     # 'row': as forward_pass returns them for a (1, d) row; 'flat'
+    theta: str = "flat"  # 'flat' (m+1,) or 'column' (m+1, 1)
+    intermediates: str = "row"  # 'row': as forward_pass returns them for a (1, d) row; 'flat'
 
     def __post_init__(self):
         if self.theta not in ("flat", "column") or self.intermediates not in ("row", "flat"):
-            raise ContractError(f"layout: theta must be 'flat' or 'column' and intermediates 'row' or "
-                                f"'flat', got {self.theta!r}, {self.intermediates!r}")
+            raise ContractError(
+                f"layout: theta must be 'flat' or 'column' and intermediates 'row' or "
+                f"'flat', got {self.theta!r}, {self.intermediates!r}"
+            )
 
     @property
     def name(self) -> str:
@@ -74,15 +90,15 @@ class Layout:
 @dataclass(frozen=True)
 class Signature:
     function: str
-    args: Mapping[str, str]   # the student's argument name -> symbol
-    keys: Mapping[str, str]   # canonical name -> the key of the returned dict
+    args: Mapping[str, str]  # the student's argument name -> symbol
+    keys: Mapping[str, str]  # canonical name -> the key of the returned dict
 
 
 @dataclass(frozen=True)
 class Contract:
     name: str
-    forward: Signature        # keys: pre_h, h, pre_y, y_hat (y_hat required)
-    gradients: Signature      # keys: one of w_h / w_h.T, and theta -> returned keys
+    forward: Signature  # keys: pre_h, h, pre_y, y_hat (y_hat required)
+    gradients: Signature  # keys: one of w_h / w_h.T, and theta -> returned keys
     layouts: tuple = (Layout(),)
     description: str = ""
 
@@ -107,13 +123,17 @@ def _check(c: Contract) -> None:
         if bad:
             raise ContractError(f"{c.name}: {sig.function} arguments {bad} (symbols allowed: {sorted(allowed)})")
     if "y_hat" not in f.keys or set(f.keys) - set(INTERMEDIATES):
-        raise ContractError(f"{c.name}: forward keys must map y_hat (and optionally pre_h, h, pre_y), got {dict(f.keys)}")
+        raise ContractError(
+            f"{c.name}: forward keys must map y_hat (and optionally pre_h, h, pre_y), got {dict(f.keys)}"
+        )
     blocks = set(g.keys)
     if "theta" not in blocks or len(blocks & {"w_h", "w_h.T"}) != 1 or blocks - set(PARAMS):
         raise ContractError(f"{c.name}: gradient keys must map theta and one of w_h / w_h.T, got {dict(g.keys)}")
     used = {s for s in g.args.values() if s in INTERMEDIATES}
     if used - set(f.keys):
-        raise ContractError(f"{c.name}: {g.function} needs {sorted(used - set(f.keys))}, which the forward keys do not map")
+        raise ContractError(
+            f"{c.name}: {g.function} needs {sorted(used - set(f.keys))}, which the forward keys do not map"
+        )
     symbols = {*f.args.values(), *g.args.values(), *g.keys}
     if {"w_h", "w_h.T"} <= symbols:
         raise ContractError(f"{c.name}: use one of w_h and w_h.T throughout, not both")
@@ -123,12 +143,12 @@ def _check(c: Contract) -> None:
 
 FTML = Contract(
     name="ftml",
-    forward=Signature("forward_pass", {"X": "X", "wh": "w_h", "theta": "theta"},
-                      {k: k for k in INTERMEDIATES}),
-    gradients=Signature("compute_gradients",
-                        {"x": "x", "y": "y", "pre_h": "pre_h", "h": "h", "pre_y": "pre_y", "y_hat": "y_hat",
-                         "theta": "theta"},
-                        {"w_h": "dl_dwh", "theta": "dl_dtheta"}),
+    forward=Signature("forward_pass", {"X": "X", "wh": "w_h", "theta": "theta"}, {k: k for k in INTERMEDIATES}),
+    gradients=Signature(
+        "compute_gradients",
+        {"x": "x", "y": "y", "pre_h": "pre_h", "h": "h", "pre_y": "pre_y", "y_hat": "y_hat", "theta": "theta"},
+        {"w_h": "dl_dwh", "theta": "dl_dtheta"},
+    ),
     layouts=(Layout(), Layout("column", "row"), Layout("flat", "flat"), Layout("column", "flat")),
     description="forward_pass(X, wh, theta) and compute_gradients(x, y, pre_h, h, pre_y, y_hat, theta)",
 )
@@ -177,8 +197,12 @@ def reference_intermediates(pre_h, h, pre_y, y_hat, layout: Layout) -> dict:
     if layout.intermediates == "flat":
         return {"pre_h": np.array(pre_h), "h": np.array(h), "pre_y": float(pre_y), "y_hat": float(y_hat)}
     scalar = (1, 1) if layout.theta == "column" else (1,)
-    return {"pre_h": np.reshape(pre_h, (1, -1)), "h": np.reshape(h, (1, -1)),
-            "pre_y": np.reshape(pre_y, scalar).astype(float), "y_hat": np.reshape(y_hat, scalar).astype(float)}
+    return {
+        "pre_h": np.reshape(pre_h, (1, -1)),
+        "h": np.reshape(h, (1, -1)),
+        "pre_y": np.reshape(pre_y, scalar).astype(float),
+        "y_hat": np.reshape(y_hat, scalar).astype(float),
+    }
 
 
 def bind(signature: Signature, values: Mapping) -> dict:

@@ -10,27 +10,37 @@ re-run in that layout and the better score is kept, with a note.  Results do not
 depend on the guess: the activation-dependent calls run first in a fresh process
 either way.
 """
+
 from __future__ import annotations
 
 import collections
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from .. import activations
-from .checks import MAX_SCORE, CheckResult, Context, observed_gradients, run_checks
-from .contract import Contract, load_contract
-from .plan import main_block, reference_block
-from .problems import make_problems, reference
-from .protocol import Prepared
-from .sandbox import SandboxUnavailable, run_submission
+from gradcheck.diagnosis.diagnose import diagnose
+from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, observed_gradients, run_checks
+from gradcheck.grading.contract import Contract, load_contract
+from gradcheck.grading.plan import main_block, reference_block
+from gradcheck.grading.problems import make_problems, reference
+from gradcheck.grading.sandbox.protocol import Prepared
+from gradcheck.grading.sandbox.runner import SandboxUnavailable, run_submission
+from gradcheck.model import activations
+from gradcheck.model.shapes import positive_int
 
-__all__ = ["SubmissionResult", "grade_submission", "grade_many", "parse_activation", "detect_activation",
-           "collect_paths"]
+__all__ = [
+    "SubmissionResult",
+    "grade_submission",
+    "grade_many",
+    "parse_activation",
+    "detect_activation",
+    "collect_paths",
+]
 
 OUTPUT_CAP = 8000
 DEFAULT_PAIR = ("sigmoid", "sigmoid")
@@ -38,15 +48,15 @@ DEFAULT_PAIR = ("sigmoid", "sigmoid")
 
 class SubmissionResult(NamedTuple):
     path: str
-    status: str                 # graded | timeout | memory | crashed | invalid (| error: a grader bug)
+    status: str  # graded | timeout | memory | crashed | invalid (| error: a grader bug)
     score: float
     max_score: float
-    activation: str             # "hidden,output"
-    activation_source: str      # given | detected | assumed
-    checks: tuple               # of CheckResult
-    diagnosis: tuple            # of (mistake id, message)
-    output: str                 # what the submission printed (capped)
-    message: str                # the sandbox's account of the run
+    activation: str  # "hidden,output"
+    activation_source: str  # given | detected | assumed
+    checks: tuple  # of CheckResult
+    diagnosis: tuple  # of (mistake id, message)
+    output: str  # what the submission printed (capped)
+    message: str  # the sandbox's account of the run
     isolation: str
     layout: str
     notes: tuple
@@ -56,23 +66,19 @@ class SubmissionResult(NamedTuple):
 
 def parse_activation(text) -> tuple[str, str] | None:
     """'relu' → (relu, relu); 'tanh,identity' → (tanh, identity); None → None (detect)."""
-    if text is None or isinstance(text, tuple) and len(text) == 2:
-        return None if text is None else tuple(activations.get(a, argument="activation").name for a in text)
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
-    if len(parts) not in (1, 2):
-        raise ValueError(f"activation: expected NAME or HIDDEN,OUTPUT, got {text!r}")
-    names = [activations.get(p, argument="activation").name for p in parts]
-    return (names[0], names[-1])
+    return None if text is None else activations.pair(text, argument="activation")
 
 
 def detect_activation(ctx: Context, candidates) -> tuple[str | None, str | None]:
     """The built-in σ that maps the student's pre_h to h (and pre_y to ŷ) in every batch, if any."""
     found = []
-    for layer, (pre, post), names in (("hidden", ("pre_h", "h"), candidates[0]),
-                                      ("output", ("pre_y", "y_hat"), candidates[1])):
+    for _layer, (pre, post), names in (
+        ("hidden", ("pre_h", "h"), candidates[0]),
+        ("output", ("pre_y", "y_hat"), candidates[1]),
+    ):
         errors = {name: 0.0 for name in names}
         seen = False
-        for c, case in enumerate(ctx.problems.cases):
+        for c, _case in enumerate(ctx.problems.cases):
             r = ctx.calls.get(f"fwd/{c}")
             keys = ctx.contract.forward.keys
             if r is None or r.status != "ok" or keys.get(pre) not in r.values or keys.get(post) not in r.values:
@@ -96,8 +102,11 @@ def _context(problems, ref, contract, layout, run) -> Context:
 
 def _layout_retry(ctx: Context) -> int | None:
     """Index of a variant layout worth a second run, if the primary one made the code raise."""
-    raised = [cid for cid, r in ctx.calls.items() if r.status == "error" and cid.split("/")[0] in ("fwd", "row", "ref")
-              and r.error_type != "AttributeError"]
+    raised = [
+        cid
+        for cid, r in ctx.calls.items()
+        if r.status == "error" and cid.split("/")[0] in ("fwd", "row", "ref") and r.error_type != "AttributeError"
+    ]
     if len(raised) < 4:
         return None
     for i in range(len(ctx.contract.layouts) - 1):
@@ -113,19 +122,16 @@ def _diagnose(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
     failures = []
     for name in ("grad_w_h_values", "grad_theta_values", "grad_w_h_shape", "grad_theta_shape"):
         failures += [f for f in by[name].failures if f not in failures]
-    try:
-        from ..diagnosis import diagnose  # written in parallel; optional enrichment
-    except ImportError:
-        diagnose = None
-    for c, s in failures[:3] if diagnose else ():
+    for c, s in failures[:3]:
         case = ctx.problems.cases[c]
         observed = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
         if observed is None:
             continue
         try:
-            d = diagnose(observed, case.X[s], case.Y[s], case.w_h, case.theta,
-                         hidden=ctx.ref.hidden, output=ctx.ref.output)
-        except Exception:  # noqa: BLE001 - a diagnosis is advice; never let it break grading
+            d = diagnose(
+                observed, case.X[s], case.Y[s], case.w_h, case.theta, hidden=ctx.ref.hidden, output=ctx.ref.output
+            )
+        except Exception:
             continue
         for mistake in d.mistakes:
             if mistake.id not in {m for m, _ in out}:
@@ -134,34 +140,79 @@ def _diagnose(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
             out.append(("unmatched", d.summary))
     grads_ok = by["grad_w_h_values"].passed and by["grad_theta_values"].passed
     if grads_ok and not by["forward_values"].passed:
-        out.append(("bug_in_forward", f"{ctx.contract.gradients.function} is right (it agrees with the reference "
-                                      f"when fed the reference intermediates) but {ctx.contract.forward.function} "
-                                      "is not: fix the forward pass"))
+        out.append(
+            (
+                "bug_in_forward",
+                f"{ctx.contract.gradients.function} is right (it agrees with the reference "
+                f"when fed the reference intermediates) but {ctx.contract.forward.function} "
+                "is not: fix the forward pass",
+            )
+        )
     elif by["forward_values"].passed and not grads_ok and not by["consistent_with_own_forward"].passed:
-        out.append(("bug_in_gradients", f"{ctx.contract.forward.function} is right; {ctx.contract.gradients.function}"
-                                        " disagrees with finite differences of it: the bug is in the gradients"))
+        out.append(
+            (
+                "bug_in_gradients",
+                f"{ctx.contract.forward.function} is right; {ctx.contract.gradients.function}"
+                " disagrees with finite differences of it: the bug is in the gradients",
+            )
+        )
     if not by["inputs_not_mutated"].passed and "in place" in by["inputs_not_mutated"].message:
-        out.append(("mutates_inputs", f"{by['inputs_not_mutated'].message.split('; first: ')[-1]}: work on a copy "
-                                      "(np.array(a), a.copy()) or build new arrays; an alias such as `g = theta` "
-                                      "followed by `g[:] = ...` writes into the caller's θ"))
+        out.append(
+            (
+                "mutates_inputs",
+                f"{by['inputs_not_mutated'].message.split('; first: ')[-1]}: work on a copy "
+                "(np.array(a), a.copy()) or build new arrays; an alias such as `g = theta` "
+                "followed by `g[:] = ...` writes into the caller's θ",
+            )
+        )
     if any("numerical approximation" in by[name].message for name in ("grad_w_h_values", "grad_theta_values")):
         out = [(m, msg) for m, msg in out if m != "unmatched"]  # that is what it did not match
-        out.append(("numerical_approximation", "the gradients agree with the reference only to about 1e-8: they "
-                                               "look computed by finite differences, not by the formulas (6) and (11)"))
+        out.append(
+            (
+                "numerical_approximation",
+                "the gradients agree with the reference only to about 1e-8: they "
+                "look computed by finite differences, not by the formulas (6) and (11)",
+            )
+        )
     return out
 
 
-def _failed_closed(path, status, message, output, isolation, seed, wall, activation, source, contract) -> SubmissionResult:
-    from .checks import CHECKS
-    checks = tuple(CheckResult(name, title, points, 0.0, False, f"not run: {message}") for name, title, points, _ in CHECKS)
-    return SubmissionResult(str(path), status, 0.0, MAX_SCORE, ",".join(activation), source, checks, (), output,
-                            message, isolation, contract.layouts[0].name, (), seed, wall)
+def _failed_closed(
+    path, status, message, output, isolation, seed, wall, activation, source, contract
+) -> SubmissionResult:
+    from gradcheck.grading.checks import CHECKS
+
+    checks = tuple(
+        CheckResult(name, title, points, 0.0, False, f"not run: {message}") for name, title, points, _ in CHECKS
+    )
+    return SubmissionResult(
+        str(path),
+        status,
+        0.0,
+        MAX_SCORE,
+        ",".join(activation),
+        source,
+        checks,
+        (),
+        output,
+        message,
+        isolation,
+        contract.layouts[0].name,
+        (),
+        seed,
+        wall,
+    )
 
 
 def _output(run) -> str:
-    parts = [f"--- {name} ---\n{text[:OUTPUT_CAP]}" + ("\n[truncated]" if len(text) > OUTPUT_CAP or cut else "")
-             for name, text, cut in (("stdout", run.stdout, run.stdout_truncated),
-                                     ("stderr", run.stderr, run.stderr_truncated)) if text]
+    parts = [
+        f"--- {name} ---\n{text[:OUTPUT_CAP]}" + ("\n[truncated]" if len(text) > OUTPUT_CAP or cut else "")
+        for name, text, cut in (
+            ("stdout", run.stdout, run.stdout_truncated),
+            ("stderr", run.stderr, run.stderr_truncated),
+        )
+        if text
+    ]
     return "\n".join(parts)
 
 
@@ -200,21 +251,40 @@ def _attempt(path, problems, contract, layout, pair, given, opts, probes=()):
     return ctx, runs, pair, source
 
 
-def grade_submission(path, *, contract: str | Contract | None = None, seed: int = 0, activation=None,
-                     timeout: float = 10.0, memory_mb: int = 1024, isolation: str = "auto",
-                     guess: tuple | None = None) -> SubmissionResult:
+def grade_submission(
+    path,
+    *,
+    contract: str | Contract | None = None,
+    seed: int = 0,
+    activation=None,
+    timeout: float = 10.0,
+    memory_mb: int = 1024,
+    isolation: str = "auto",
+    guess: tuple | None = None,
+) -> SubmissionResult:
     """Grade one submission file; never raises for anything the submission does."""
     contract, given = load_contract(contract), parse_activation(activation)
     problems = make_problems(seed, hidden=given and given[0], output=given and given[1])
     opts = dict(timeout=timeout, memory_mb=memory_mb, isolation=isolation)
     start = time.monotonic()
     layout = contract.layouts[0]
-    ctx, runs, pair, source = _attempt(path, problems, contract, layout, given or guess or DEFAULT_PAIR, given,
-                                       opts, probes=contract.layouts[1:])
+    ctx, runs, pair, source = _attempt(
+        path, problems, contract, layout, given or guess or DEFAULT_PAIR, given, opts, probes=contract.layouts[1:]
+    )
     if not runs[0].calls:
         run = runs[0]
-        return _failed_closed(path, run.status, run.message, _output(run), run.isolation, seed,
-                              time.monotonic() - start, pair, source, contract)
+        return _failed_closed(
+            path,
+            run.status,
+            run.message,
+            _output(run),
+            run.isolation,
+            seed,
+            time.monotonic() - start,
+            pair,
+            source,
+            contract,
+        )
     checks, notes = run_checks(ctx), []
     variant = _layout_retry(ctx)
     if variant is not None:
@@ -223,17 +293,31 @@ def grade_submission(path, *, contract: str | Contract | None = None, seed: int 
         if sum(c.score for c in alt_checks) > sum(c.score for c in checks):
             (ctx, alt_runs, pair, source), checks = alt, alt_checks
             runs += alt_runs
-            notes.append(f"graded with a variant layout: {ctx.layout.describe()}; your code raised with the "
-                         f"course's layout ({layout.describe()})")
+            notes.append(
+                f"graded with a variant layout: {ctx.layout.describe()}; your code raised with the "
+                f"course's layout ({layout.describe()})"
+            )
     status = next((r.status for r in runs if r.status != "ok"), "ok")
     for note in (n for c in checks for n in c.notes):
         if note not in notes:
             notes.append(note)
     return SubmissionResult(
-        str(path), "graded" if status == "ok" else status, round(sum(c.score for c in checks), 2), MAX_SCORE,
-        ",".join(pair), source, tuple(checks), tuple(_diagnose(ctx, checks)), _output(runs[0]),
-        "; ".join(r.message for r in runs if r.message), runs[0].isolation, ctx.layout.name, tuple(notes), seed,
-        time.monotonic() - start)
+        str(path),
+        "graded" if status == "ok" else status,
+        round(sum(c.score for c in checks), 2),
+        MAX_SCORE,
+        ",".join(pair),
+        source,
+        tuple(checks),
+        tuple(_diagnose(ctx, checks)),
+        _output(runs[0]),
+        "; ".join(r.message for r in runs if r.message),
+        runs[0].isolation,
+        ctx.layout.name,
+        tuple(notes),
+        seed,
+        time.monotonic() - start,
+    )
 
 
 def collect_paths(paths) -> list[Path]:
@@ -249,12 +333,12 @@ def collect_paths(paths) -> list[Path]:
     return out
 
 
-def grade_many(paths, *, jobs: int = 1, progress: Callable[[int, int, SubmissionResult], None] | None = None,
-               **options) -> list[SubmissionResult]:
+def grade_many(
+    paths, *, jobs: int = 1, progress: Callable[[int, int, SubmissionResult], None] | None = None, **options
+) -> list[SubmissionResult]:
     """Grade every file (in parallel with ``jobs`` threads, each waiting on its own child)."""
     files = collect_paths(paths)
-    if not (isinstance(jobs, int) and jobs >= 1):
-        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
+    positive_int(jobs, "jobs")
     given = parse_activation(options.get("activation"))
     problems = make_problems(options.get("seed", 0), hidden=given and given[0], output=given and given[1])
     reference(problems, *(given or DEFAULT_PAIR))  # warm the caches once
@@ -267,9 +351,19 @@ def grade_many(paths, *, jobs: int = 1, progress: Callable[[int, int, Submission
             result = grade_submission(path, guess=guess, **options)
         except (SandboxUnavailable, ValueError, OSError):
             raise  # the environment or the options, not this submission: stop
-        except Exception as exc:  # noqa: BLE001 - a grader bug on one file must not stop the batch
-            result = _failed_closed(path, "error", f"grader error: {type(exc).__name__}: {exc}", "", "", 0, 0.0,
-                                    given or DEFAULT_PAIR, "assumed", load_contract(options.get("contract")))
+        except Exception as exc:
+            result = _failed_closed(
+                path,
+                "error",
+                f"grader error: {type(exc).__name__}: {exc}",
+                "",
+                "",
+                0,
+                0.0,
+                given or DEFAULT_PAIR,
+                "assumed",
+                load_contract(options.get("contract")),
+            )
         with lock:
             if result.activation_source == "detected":
                 seen[tuple(result.activation.split(","))] += 1

@@ -1,27 +1,39 @@
 """Judging returned data: the grading context, tallies of items, readings, value comparisons.
 
-A value is compared with :func:`gradcheck.compare.compare` against honest per-entry
+A value is compared with :func:`gradcheck.checking.tolerance.compare` against honest per-entry
 scales, at the precision of the dtype the student returned (float32: rtol 1.2e-4,
 with a note; float64: 2.2e-13).  A float64 gradient that misses float64 precision but
 agrees to 1e-5 is flagged as a numerical approximation (finite differences), not a
 formula.  :func:`passes` is compare()'s verdict in a few numpy calls, for the common
 case; failures go through compare() for their message.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
 
-from ..compare import FLOOR, UNDERFLOW, compare, default_rtol, entry_name
-from .contract import Contract, Layout
-from .problems import ProblemSet, Reference
-from .readings import Value, read_forward, read_gradients
+from gradcheck.checking.tolerance import compare, default_rtol, entry_name, within
+from gradcheck.grading.contract import Contract, Layout
+from gradcheck.grading.problems import ProblemSet, Reference
+from gradcheck.grading.readings import Value, read_forward, read_gradients
 
-__all__ = ["APPROXIMATE", "CheckResult", "Context", "Tally", "forward_reading", "gradient_reading", "judge",
-           "passes", "call_error", "case_label", "namer"]
+__all__ = [
+    "APPROXIMATE",
+    "CheckResult",
+    "Context",
+    "Tally",
+    "forward_reading",
+    "gradient_reading",
+    "judge",
+    "passes",
+    "call_error",
+    "case_label",
+    "namer",
+]
 
-APPROXIMATE = 1e-5     # a float64 gradient this close but not within rtol: a numerical approximation
+APPROXIMATE = 1e-5  # a float64 gradient this close but not within rtol: a numerical approximation
 
 
 class CheckResult(NamedTuple):
@@ -32,7 +44,7 @@ class CheckResult(NamedTuple):
     passed: bool
     message: str
     notes: tuple = ()
-    failures: tuple = ()   # (case, sample) of failed gradient items, for the diagnosis
+    failures: tuple = ()  # (case, sample) of failed gradient items, for the diagnosis
 
 
 class Context(NamedTuple):
@@ -40,7 +52,7 @@ class Context(NamedTuple):
     ref: Reference
     contract: Contract
     layout: Layout
-    calls: dict            # call id -> CallResult
+    calls: dict  # call id -> CallResult
     import_error: str | None
     memo: dict | None = None  # readings already made: {(kind, call id, ...): (CallResult, reading)}
 
@@ -96,8 +108,12 @@ def gradient_reading(ctx: Context, cid: str, d: int, m: int):
     r = ctx.calls.get(cid)
     if call_error(r):
         return None, f"{ctx.contract.gradients.function} {call_error(r)}"
-    return _memo(ctx, ("gradients", cid, d, m, ctx.layout), r,
-                 lambda: (read_gradients(ctx.contract, r.values, r.kinds, d, m, ctx.layout), ""))
+    return _memo(
+        ctx,
+        ("gradients", cid, d, m, ctx.layout),
+        r,
+        lambda: (read_gradients(ctx.contract, r.values, r.kinds, d, m, ctx.layout), ""),
+    )
 
 
 def judge(value: Value, want, scale, name, t: Tally, label: str, where=None) -> str:
@@ -113,13 +129,19 @@ def judge(value: Value, want, scale, name, t: Tally, label: str, where=None) -> 
         c = compare(value.array, want, scale=scale, rtol=default_rtol(dtype), name=name)
     if c is None or c.passed:
         if dtype != np.float64:
-            t.note(f"{label.split(' ')[0]} returned as {dtype.name}: judged at {dtype.name} precision "
-                   f"(rtol {default_rtol(dtype):.1e})")
+            t.note(
+                f"{label.split(' ')[0]} returned as {dtype.name}: judged at {dtype.name} precision "
+                f"(rtol {default_rtol(dtype):.1e})"
+            )
         t.item(True)
         return "ok"
     if dtype == np.float64 and compare(value.array, want, scale=scale, rtol=APPROXIMATE).passed:
-        t.item(False, f"{label}: agrees only to {c.max_rel_error:.1e} (worst {c.worst}): a numerical "
-                      "approximation (finite differences?), not the formula", where)
+        t.item(
+            False,
+            f"{label}: agrees only to {c.max_rel_error:.1e} (worst {c.worst}): a numerical "
+            "approximation (finite differences?), not the formula",
+            where,
+        )
         return "approx"
     t.item(False, f"{label}: {c.message or 'disagrees'} (rel. error {c.max_rel_error:.1e})", where)
     return "wrong"
@@ -129,11 +151,9 @@ def passes(actual, reference, scale, rtol) -> bool:
     """compare(...).passed for exact-oracle references, in a few numpy calls (the common case);
     anything else goes through compare() for its message."""
     a, r = np.asarray(actual), np.asarray(reference)
-    if a.shape != r.shape or not np.all(np.isfinite(a)):
+    if a.shape != r.shape or a.dtype.kind not in "biuf":
         return False
-    s = np.asarray(scale, dtype=float)
-    tol = rtol * np.maximum(s, FLOOR * (s.max() if s.size else 0.0)) + UNDERFLOW
-    return bool(np.all(np.abs(a - r) <= tol))
+    return bool(np.all(within(a, r, scale, rtol=rtol)))
 
 
 def namer(case, block):

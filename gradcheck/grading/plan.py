@@ -14,28 +14,29 @@ Call ids (c = case, s = gradient sample, k = direction, j = step):
     sgd                  per-sample SGD with the student's own functions, run in the child
                          (protocol.Loop); the parent judges the loss of the final weights
 """
-from __future__ import annotations
 
-from typing import NamedTuple
+from __future__ import annotations
 
 import numpy as np
 
-from ..network import forward_unchecked, pack, unpack
-from .contract import INTERMEDIATES, PARAMS, Contract, Layout, bind, param_value, reference_intermediates
-from .problems import SAMPLES, ProblemSet, Reference
-from .protocol import Call, Loop, Ref, Var
+from gradcheck.grading.contract import (
+    INTERMEDIATES,
+    PARAMS,
+    Contract,
+    Layout,
+    bind,
+    param_value,
+    reference_intermediates,
+)
+from gradcheck.grading.problems import SAMPLES, ProblemSet, Reference
+from gradcheck.grading.sandbox.protocol import Call, Loop, Ref, Var
+from gradcheck.model.network import forward_unchecked, pack, unpack
 
-__all__ = ["FD_STEP", "FD_SIGNS", "Plan", "reference_block", "main_block", "perturbed"]
+__all__ = ["FD_STEP", "FD_SIGNS", "reference_block", "main_block", "perturbed"]
 
 FD_STEP = 1e-3
 FD_SIGNS = (1.0, -1.0, 2.0, -2.0)
 REPEATS = (0, 1)  # cases whose batch forward is called twice
-
-
-class Plan(NamedTuple):
-    calls: list
-    layout: Layout
-    pair: tuple | None   # the activation pair of the reference intermediates (None: no ref block)
 
 
 def _params(contract: Contract, w_h, theta, layout: Layout) -> dict:
@@ -54,8 +55,11 @@ def _ref_call(contract, layout, case, ref_case, s, cid) -> Call:
 
 
 def reference_block(problems: ProblemSet, contract: Contract, layout: Layout, ref: Reference) -> list:
-    calls = [_ref_call(contract, layout, case, ref.cases[c], s, f"ref/{c}/{s}")
-             for c, case in enumerate(problems.cases) for s in range(SAMPLES)]
+    calls = [
+        _ref_call(contract, layout, case, ref.cases[c], s, f"ref/{c}/{s}")
+        for c, case in enumerate(problems.cases)
+        for s in range(SAMPLES)
+    ]
     calls.append(_ref_call(contract, layout, problems.cases[0], ref.cases[0], 0, "ref/again"))
     return calls
 
@@ -77,7 +81,7 @@ def main_block(problems: ProblemSet, contract: Contract, layout: Layout, *, prob
     for c, case in enumerate(problems.cases):
         calls.append(_forward(contract, layout, case.X, case.w_h, case.theta, f"fwd/{c}"))
         for s in range(SAMPLES):
-            calls.append(_forward(contract, layout, case.X[s:s + 1], case.w_h, case.theta, f"row/{c}/{s}"))
+            calls.append(_forward(contract, layout, case.X[s : s + 1], case.w_h, case.theta, f"row/{c}/{s}"))
             own = {name: Ref(f"row/{c}/{s}", key) for name, key in contract.forward.keys.items()}
             values = {**_params(contract, case.w_h, case.theta, layout), **_sample(case.X[s], case.Y[s]), **own}
             calls.append(Call(contract.gradients.function, bind(contract.gradients, values), f"own/{c}/{s}"))
@@ -101,15 +105,23 @@ def main_block(problems: ProblemSet, contract: Contract, layout: Layout, *, prob
 
 def sgd_loop(problems: ProblemSet, contract: Contract, layout: Layout) -> Loop:
     s = problems.sgd
-    state = {p: param_value(p, s.w_h, s.theta, layout) for p in PARAMS
-             if p in contract.forward.args.values() or p in contract.gradients.args.values()
-             or p in contract.gradients.keys}
-    steps = tuple({"X": s.X[i:i + 1].copy(), "x": s.X[i].copy(), "y": float(s.Y[i])} for i in s.order)
+    state = {
+        p: param_value(p, s.w_h, s.theta, layout)
+        for p in PARAMS
+        if p in contract.forward.args.values() or p in contract.gradients.args.values() or p in contract.gradients.keys
+    }
+    steps = tuple({"X": s.X[i : i + 1].copy(), "x": s.X[i].copy(), "y": float(s.Y[i])} for i in s.order)
     fwd = {arg: Var("X" if sym == "X" else sym) for arg, sym in contract.forward.args.items()}
     grad = {}
     for arg, sym in contract.gradients.args.items():
-        grad[arg] = (Ref("0", contract.forward.keys[sym]) if sym in INTERMEDIATES
-                     else Var("X" if sym == "x_row" else sym))
+        grad[arg] = (
+            Ref("0", contract.forward.keys[sym]) if sym in INTERMEDIATES else Var("X" if sym == "x_row" else sym)
+        )
     update = {p: (1, key, -s.step) for p, key in contract.gradients.keys.items()}
-    return Loop("sgd", steps, state, (Call(contract.forward.function, fwd, "forward"),
-                                      Call(contract.gradients.function, grad, "gradients")), update)
+    return Loop(
+        "sgd",
+        steps,
+        state,
+        (Call(contract.forward.function, fwd, "forward"), Call(contract.gradients.function, grad, "gradients")),
+        update,
+    )

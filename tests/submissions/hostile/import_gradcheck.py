@@ -21,7 +21,7 @@ def _bypass(repo):
     sys.meta_path[:] = [f for f in sys.meta_path if "Blocker" not in type(f).__name__]
     sys.path.insert(0, repo)
     sys.modules.pop("gradcheck", None)
-    import gradcheck.network  # noqa: F401
+    import gradcheck.model.network  # noqa: F401
 
 
 def _by_file(repo):

@@ -1,0 +1,258 @@
+"""Read back what a sandboxed child left behind, trusting it only as data.
+
+Files are opened relative to a directory descriptor with O_NOFOLLOW|O_NONBLOCK, must
+be regular files under a size cap, JSON is schema-checked, and the one ``arrays.npy``
+(every returned array, flattened and concatenated) is read with ``allow_pickle=False``
+and must be a 1-D float64 vector; each call's slice of it is checked against the
+shapes it claims.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import signal
+import stat
+from dataclasses import dataclass, field
+
+import numpy as np
+
+RESULTS_CAP, TOTAL_CAP = 4 << 20, 512 << 20
+MAX_KEYS, TEXT_CAP = 64, 8000
+SETUP_FAILED = 97
+MEMORY_WORDS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
+
+
+@dataclass
+class CallResult:
+    status: str  # 'ok' | 'error'
+    values: dict = field(default_factory=dict)  # key -> float64 ndarray
+    message: str = ""
+    error_type: str = ""
+    traceback: str = ""
+    kinds: dict = field(default_factory=dict)  # key -> what was returned, e.g. 'ndarray:float32'
+    mutated: tuple = ()  # names of array arguments the call changed in place
+
+
+@dataclass
+class SandboxResult:
+    status: str  # 'ok' | 'timeout' | 'memory' | 'crashed' | 'invalid'
+    message: str
+    isolation: str  # 'namespaces' | 'session'
+    calls: dict = field(default_factory=dict)
+    stdout: str = ""
+    stderr: str = ""
+    returncode: int | None = None
+    wall_time: float = 0.0
+    import_error: str | None = None
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+
+
+class Invalid(Exception):
+    """The results are malformed."""
+
+
+def classify(result, run: dict, box, calls, mode: str, timeout: float) -> None:
+    """Fill `result` (a SandboxResult) from the finished `run` and the files in `box`."""
+    notes = [f"{len(run['left'])} process(es) survived the sweep"] if run["left"] else []
+    if run["timed_out"]:
+        result.status = "timeout"
+        notes.insert(0, f"wall-clock limit of {timeout:g} s exceeded; killed")
+    else:
+        try:
+            parsed = read_results(os.path.join(box, "out"), calls)
+        except Invalid as exc:
+            result.status = "invalid"
+            notes.insert(0, f"invalid results: {exc}")
+        else:
+            notes[:0] = _apply(result, parsed, run, mode)
+    for name in ("stdout", "stderr"):
+        if run[f"{name}_truncated"]:
+            notes.append(f"{name} truncated to its first bytes")
+    result.message = "; ".join(notes)
+
+
+def _apply(result, parsed, run: dict, mode: str) -> list[str]:
+    signum = _signal(run["returncode"], mode)
+    if parsed is None:
+        result.status, why = _no_results(run, signum)
+        return [why]
+    result.calls, result.import_error, notes = parsed
+    errors = [c.error_type for c in result.calls.values()]
+    if any(e.endswith("MemoryError") for e in errors) or "MemoryError" in (result.import_error or ""):
+        result.status = "memory"
+        return ["MemoryError raised in the submission"] + notes
+    if run["returncode"] != 0:
+        result.status = "crashed"
+        return [f"results written but the child then exited with {_exit_text(run, signum)}"] + notes
+    result.status = "ok"
+    if result.import_error:
+        notes.insert(0, "the submission failed to import")
+    return notes
+
+
+def _signal(code, mode: str):
+    if code is not None and code < 0:
+        return -code
+    if mode == "namespaces" and code is not None and code > 128:
+        return code - 128
+    return None
+
+
+def _exit_text(run: dict, signum) -> str:
+    if signum is None:
+        return f"exit status {run['returncode']}"
+    try:
+        return f"signal {signal.Signals(signum).name}"
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _no_results(run: dict, signum) -> tuple[str, str]:
+    text, stderr = _exit_text(run, signum), run["stderr"]
+    if run["returncode"] == SETUP_FAILED and "gradcheck-sandbox: setup failed" in stderr:
+        return "crashed", "sandbox setup failed: " + stderr.strip()[-500:]
+    if signum == signal.SIGXCPU or (signum == signal.SIGKILL and "CPU" in stderr):
+        return "timeout", f"CPU-time limit exceeded ({text})"
+    if any(word in stderr for word in MEMORY_WORDS) or signum == signal.SIGKILL:
+        return "memory", f"out of memory ({text}) and no results"
+    return "crashed", f"no results: the child ended with {text}"
+
+
+# ---------------------------------------------------------------------- files
+def _read(dirfd: int, name: str, cap: int) -> bytes:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(name, flags, dir_fd=dirfd)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Invalid(f"{name} is not a regular file")
+        if info.st_size > cap:
+            raise Invalid(f"{name} is larger than {cap} bytes")
+        data = os.read(fd, cap + 1)
+        if len(data) > cap:
+            raise Invalid(f"{name} is larger than {cap} bytes")
+        return data
+    finally:
+        os.close(fd)
+
+
+def read_results(out_dir: str, calls):
+    """(calls: {id: CallResult}, import_error, notes), or None if there are no results."""
+    try:
+        dirfd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise Invalid(f"output directory unusable: {exc.strerror}") from None
+    try:
+        try:
+            raw = _read(dirfd, "results.json", RESULTS_CAP)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise Invalid(f"results.json unreadable: {exc.strerror}") from None
+        try:
+            doc = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise Invalid(f"results.json is not JSON: {exc}") from None
+        return _parse(doc, calls, dirfd)
+    finally:
+        os.close(dirfd)
+
+
+def _text(entry: dict, key: str) -> str:
+    value = entry.get(key, "")
+    if not isinstance(value, str):
+        raise Invalid(f"field {key!r} is not a string")
+    return value[:TEXT_CAP]
+
+
+def _parse(doc, calls, dirfd: int):
+    if not isinstance(doc, dict) or not isinstance(doc.get("calls"), list):
+        raise Invalid("results.json is not an object with a 'calls' list")
+    notes = [f"ignored unknown field {k!r}" for k in sorted(map(str, doc)) if k not in ("import_error", "calls")]
+    import_error = doc.get("import_error")
+    if import_error is not None:
+        if not isinstance(import_error, dict):
+            raise Invalid("import_error is not an object")
+        import_error = _text(import_error, "message") or "import failed"
+    ids = {call.id for call in calls}
+    blob = None
+    results = {}
+    for entry in doc["calls"]:
+        cid = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(cid, str) or cid not in ids or cid in results:
+            notes.append(f"ignored a result for an unknown or repeated call id {str(cid)[:60]!r}")
+            continue
+        if entry.get("status") == "ok" and entry.get("keys") and blob is None:
+            blob = _load_blob(dirfd)
+        results[cid] = _parse_call(entry, blob)
+    missing = [call.id for call in calls if call.id not in results]
+    if missing:
+        raise Invalid(f"no result for call(s) {missing[:5]}")
+    return results, import_error, notes
+
+
+def _strings(entry: dict, key: str, count: int | None = None) -> list[str]:
+    value = entry.get(key, [] if count is None else None)
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_KEYS
+        or (count is not None and len(value) != count)
+        or not all(isinstance(k, str) and len(k) <= 200 for k in value)
+    ):
+        raise Invalid(f"call {entry['id']!r}: {key!r} must be a list of at most {MAX_KEYS} short strings")
+    return value
+
+
+def _shape(value, cid: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or len(value) > 32 or not all(type(n) is int and 0 <= n <= 1 << 40 for n in value):
+        raise Invalid(f"call {cid!r}: bad shape {str(value)[:60]}")
+    return tuple(value)
+
+
+def _parse_call(entry: dict, blob):
+    status = entry.get("status")
+    if status == "error":
+        return CallResult("error", {}, _text(entry, "message"), _text(entry, "error_type"), _text(entry, "traceback"))
+    if status != "ok":
+        raise Invalid(f"call status {str(status)[:40]!r} is neither 'ok' nor 'error'")
+    cid = entry["id"]
+    keys = _strings(entry, "keys")
+    if len(set(keys)) != len(keys):
+        raise Invalid(f"call {cid!r}: 'keys' must be distinct")
+    kinds, mutated = _strings(entry, "kinds", len(keys)), _strings(entry, "mutated")
+    shapes = entry.get("shapes")
+    if not isinstance(shapes, list) or len(shapes) != len(keys):
+        raise Invalid(f"call {cid!r}: one shape per key expected")
+    shapes = [_shape(s, cid) for s in shapes]
+    offset = entry.get("offset", 0)
+    if type(offset) is not int or offset < 0:
+        raise Invalid(f"call {cid!r}: bad offset")
+    values = {}
+    for key, shape in zip(keys, shapes):
+        size = math.prod(shape)
+        if blob is None or offset + size > blob.size:
+            raise Invalid(f"call {cid!r}: {key!r} lies outside arrays.npy")
+        values[key] = blob[offset : offset + size].reshape(shape)  # a read-only view of a private copy
+        offset += size
+    return CallResult("ok", values, kinds=dict(zip(keys, kinds)), mutated=tuple(mutated))
+
+
+def _load_blob(dirfd: int) -> np.ndarray:
+    try:
+        data = _read(dirfd, "arrays.npy", TOTAL_CAP)
+    except OSError as exc:
+        raise Invalid(f"arrays.npy: {exc.strerror}") from None
+    if not data.startswith(b"\x93NUMPY"):
+        raise Invalid("arrays.npy is not a .npy file")
+    try:
+        arr = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:
+        raise Invalid(f"arrays.npy: {type(exc).__name__}: {exc}"[:300]) from None
+    if type(arr) is not np.ndarray or arr.dtype != np.float64 or arr.ndim != 1:
+        raise Invalid(f"arrays.npy holds {arr.dtype} of shape {arr.shape}, not a float64 vector")
+    arr.flags.writeable = False
+    return arr
