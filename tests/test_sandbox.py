@@ -169,11 +169,19 @@ def test_memory_bomb(function):
     assert result.calls["c"].error_type.endswith("MemoryError")
 
 
-def test_output_flood_is_capped_and_does_not_block():
-    result = run("print_flood", [Call("forward_pass", net_args(), "c")], output_cap=4096, timeout=20.0)
+def test_output_under_the_quota_is_capped_and_does_not_block():
+    result = run("chatty", [Call("forward_pass", net_args(), "c")], output_cap=4096, timeout=20.0)
     assert result.status == "ok" and np.array_equal(result.calls["c"].values["h"], [1.0, 2.0])
     assert len(result.stdout) == 4096 and result.stdout_truncated and result.stderr_truncated
     assert "stdout truncated" in result.message
+
+
+def test_an_output_flood_is_stopped_by_its_size_not_the_clock():
+    """110 MB of output: killed once stdout + stderr pass the quota, long before the 60 s clock."""
+    result = run("print_flood", [Call("forward_pass", net_args(), "c")], output_cap=4096, timeout=60.0)
+    assert result.status == "output", result.message
+    assert f"output limit of {sandbox.OUTPUT_QUOTA >> 20} MiB" in result.message and result.calls == {}
+    assert len(result.stdout) == 4096 and result.stdout_truncated
 
 
 def test_background_processes_die_with_the_sandbox():
@@ -228,14 +236,24 @@ def test_unknown_result_entries_are_ignored_and_flagged():
     assert "not-asked" in result.message and "grade" in result.message
 
 
+PLANTED = ("results.json", "pwned_by_escape.npy", "pwned_dir", "pwned_nested.json")  # what escape.py writes
+
+
+def _traces(d: Path) -> tuple:
+    """What the escape attempts would leave in a directory others write to as well (never its listing):
+    the names escape.py plants and the directory's own mode."""
+    return tuple((n, (d / n).exists()) for n in PLANTED) + (("mode", d.stat().st_mode),)
+
+
 @needs_ns
 def test_cannot_write_outside_its_directory(tmp_path):
     canary_dir = tmp_path / "canary"
     canary_dir.mkdir()
     (canary_dir / "keep.txt").write_text("keep")
     canary = SUBS / "canary.txt"
-    watched = [REPO, REPO / "gradcheck", canary_dir, Path("/tmp"), Path.cwd(), SUBS]
-    before = {d: sorted(os.listdir(d)) for d in watched}
+    shared = [REPO, REPO / "gradcheck", Path("/tmp"), Path.cwd(), SUBS]  # others write here too
+    watched = [canary_dir, *shared]
+    before = sorted(os.listdir(canary_dir)), {d: _traces(d) for d in shared}
     text = canary.read_bytes()
     calls = [
         Call("attack", {"dirs": [str(d) for d in watched], "files": [str(canary), str(canary_dir / "keep.txt")]}, "c")
@@ -243,19 +261,20 @@ def test_cannot_write_outside_its_directory(tmp_path):
     result = run("escape", calls)
     assert result.status == "ok", result.message
     assert result.calls["c"].values["wrote"] == 0 and result.calls["c"].values["targets"] > 5
-    assert {d: sorted(os.listdir(d)) for d in watched} == before
+    assert (sorted(os.listdir(canary_dir)), {d: _traces(d) for d in shared}) == before
     assert canary.read_bytes() == text and (canary_dir / "keep.txt").read_text() == "keep"
 
 
 @needs_ns
 def test_a_nested_namespace_does_not_help(tmp_path):
-    watched = [tmp_path, REPO, SUBS]
-    before = {d: sorted(os.listdir(d)) for d in watched}
-    result = run("escape", [Call("nested_namespace", {"targets": [str(d) for d in watched]}, "c")])
+    shared = [REPO, SUBS]  # others write here too: look for the attack's traces, not at the listings
+    before = sorted(os.listdir(tmp_path)), {d: _traces(d) for d in shared}
+    targets = [tmp_path, *shared]
+    result = run("escape", [Call("nested_namespace", {"targets": [str(d) for d in targets]}, "c")])
     assert result.status == "ok", result.message
     v = result.calls["c"].values
     assert v["remounted"] == 0 and v["wrote"] == 0, v
-    assert {d: sorted(os.listdir(d)) for d in watched} == before
+    assert (sorted(os.listdir(tmp_path)), {d: _traces(d) for d in shared}) == before
 
 
 def test_a_messy_directory_is_still_removed(monkeypatch):

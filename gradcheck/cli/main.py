@@ -33,7 +33,7 @@ def _cmd_bench(args) -> int:
     import runpy
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
     if not script.is_file():
         print(f"bench: expected the benchmark at {script} (run from a clone of the repository)", file=sys.stderr)
         return 2

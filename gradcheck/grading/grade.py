@@ -48,7 +48,7 @@ DEFAULT_PAIR = ("sigmoid", "sigmoid")
 
 class SubmissionResult(NamedTuple):
     path: str
-    status: str  # graded | timeout | memory | crashed | invalid (| error: a grader bug)
+    status: str  # graded | timeout | output | memory | crashed | invalid (| error: a grader bug)
     score: float
     max_score: float
     activation: str  # "hidden,output"

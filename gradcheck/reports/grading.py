@@ -80,6 +80,7 @@ def results_json(results, *, seed: int | None = None, contract: str = "ftml") ->
 _STATUS = {
     "graded": "graded",
     "timeout": "stopped: it ran past the time limit",
+    "output": "stopped: it printed more than the output limit",
     "memory": "stopped: it ran out of memory",
     "crashed": "stopped: the process died",
     "invalid": "stopped: it returned malformed results",

@@ -58,7 +58,10 @@ class Invalid(Exception):
 def classify(result, run: dict, box, calls, mode: str, timeout: float) -> None:
     """Fill `result` (a SandboxResult) from the finished `run` and the files in `box`."""
     notes = [f"{len(run['left'])} process(es) survived the sweep"] if run["left"] else []
-    if run["timed_out"]:
+    if run.get("output_exceeded"):
+        result.status = "output"
+        notes.insert(0, f"printed more than the output limit of {run['output_limit'] >> 20} MiB; killed")
+    elif run["timed_out"]:
         result.status = "timeout"
         notes.insert(0, f"wall-clock limit of {timeout:g} s exceeded; killed")
     else:

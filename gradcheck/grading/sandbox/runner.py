@@ -44,12 +44,13 @@ NOBODY = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 FSIZE, NOFILE, NPROC = 64 << 20, 64, 64
 CHILD = Path(__file__).with_name("child.py")
-GRADCHECK_DIR = str(Path(__file__).resolve().parents[1])
+GRADCHECK_DIR = str(Path(__file__).resolve().parents[2])  # the gradcheck package itself
 # Without namespaces, a root parent that cannot hand the child to `nobody` would run it as
 # a capability-less root, which still owns (and can write) most of the filesystem.
 ALLOW_ROOT_SESSION = False
 # Namespaces mode forks runs from a zygote that has numpy loaded (zygote.py); False: exec each run.
 USE_ZYGOTE = True
+OUTPUT_QUOTA = 16 << 20  # bytes of stdout + stderr a run may print before it is killed (64 KiB are kept)
 _INFO_CODE = """import importlib.util, json, os, sys, sysconfig, numpy
 spec = importlib.util.find_spec("gradcheck")
 paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
@@ -215,12 +216,29 @@ def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: st
 
 
 # ----------------------------------------------------------------- the process
-class _Drain(threading.Thread):
-    """Read a pipe continuously, keeping only the first `cap` bytes."""
+class _Quota:
+    """The output a run may print (stdout and stderr together) before it is killed: a flood is
+    stopped by its size, not by the wall clock, so its outcome does not depend on the machine's speed."""
 
-    def __init__(self, stream, cap: int):
+    def __init__(self, limit: int):
+        self.limit, self.total, self.exceeded, self.kill = limit, 0, False, None
+        self.lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.total += n
+            if self.total > self.limit and not self.exceeded:
+                self.exceeded = True
+                if self.kill is not None:
+                    self.kill()
+
+
+class _Drain(threading.Thread):
+    """Read a pipe continuously, keeping only the first `cap` bytes and counting against `quota`."""
+
+    def __init__(self, stream, cap: int, quota: _Quota):
         super().__init__(daemon=True)
-        self.stream, self.cap, self.buf, self.total = stream, cap, bytearray(), 0
+        self.stream, self.cap, self.buf, self.total, self.quota = stream, cap, bytearray(), 0, quota
         self.deadline: float | None = None
         self.start()
 
@@ -234,6 +252,7 @@ class _Drain(threading.Thread):
             if not chunk:
                 break
             self.total += len(chunk)
+            self.quota.add(len(chunk))
             self.buf += chunk[: max(0, self.cap - len(self.buf))]
 
     def finish(self, grace: float) -> tuple[str, bool]:
@@ -299,7 +318,9 @@ def _execute(cfg: dict, mode: str, timeout: float, cap: int) -> dict:
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    drains = [_Drain(proc.stdout, cap), _Drain(proc.stderr, cap)]
+    quota = _Quota(OUTPUT_QUOTA)
+    quota.kill = lambda: _kill_group(proc.pid)
+    drains = [_Drain(proc.stdout, cap, quota), _Drain(proc.stderr, cap, quota)]
     timed_out = False
     try:
         proc.wait(timeout)
@@ -313,6 +334,8 @@ def _execute(cfg: dict, mode: str, timeout: float, cap: int) -> dict:
     (out, out_cut), (err, err_cut) = (d.finish(0.5) for d in drains)
     return {
         "timed_out": timed_out,
+        "output_exceeded": quota.exceeded,
+        "output_limit": quota.limit,
         "returncode": proc.returncode,
         "wall": wall,
         "left": left,
@@ -326,9 +349,17 @@ def _execute(cfg: dict, mode: str, timeout: float, cap: int) -> dict:
 def _execute_forked(cfg: dict, timeout: float, cap: int) -> dict:
     """As _execute, through this thread's zygote (no new interpreter, no numpy import)."""
     pipes = [os.pipe(), os.pipe()]
-    drains = [_Drain(os.fdopen(r, "rb", buffering=0), cap) for r, _ in pipes]
+    quota = _Quota(OUTPUT_QUOTA)
+    drains = [_Drain(os.fdopen(r, "rb", buffering=0), cap, quota) for r, _ in pipes]
+
+    def started(pid: int) -> None:
+        with quota.lock:
+            quota.kill = lambda: _kill_group(pid)
+            if quota.exceeded:
+                quota.kill()
+
     try:
-        timed_out, code, wall = zygote.execute(cfg, timeout, pipes[0][1], pipes[1][1], _kill_group)
+        timed_out, code, wall = zygote.execute(cfg, timeout, pipes[0][1], pipes[1][1], _kill_group, started)
     except zygote.ZygoteError:
         for d in drains:
             d.finish(0.0)
@@ -340,6 +371,8 @@ def _execute_forked(cfg: dict, timeout: float, cap: int) -> dict:
     (out, out_cut), (err, err_cut) = (d.finish(0.5) for d in drains)
     return {
         "timed_out": timed_out,
+        "output_exceeded": quota.exceeded,
+        "output_limit": quota.limit,
         "returncode": code,
         "wall": wall,
         "left": left,

@@ -71,13 +71,16 @@ class _Zygote:
             raise ZygoteError("the zygote closed its socket")
         return json.loads(data)[key]
 
-    def run(self, cfg: dict, timeout: float, out_w: int, err_w: int, kill) -> tuple[bool, int, float]:
-        """(timed_out, returncode, wall) of one run; ``kill(pid)`` kills its process group."""
+    def run(self, cfg: dict, timeout: float, out_w: int, err_w: int, kill, started=None) -> tuple[bool, int, float]:
+        """(timed_out, returncode, wall) of one run; ``kill(pid)`` kills its process group;
+        ``started(pid)`` is told the run's pid as soon as it is known."""
         start = time.monotonic()
         socket.send_fds(self.sock, [json.dumps(cfg).encode()], [out_w, err_w])
         pid = self._reply("pid", 30.0)
         if pid is None:
             raise ZygoteError("the zygote did not fork")
+        if started is not None:
+            started(pid)
         try:
             status = self._reply("status", timeout - (time.monotonic() - start))
             timed_out = status is None
@@ -104,12 +107,12 @@ def _get(python: str, env: dict) -> _Zygote:
     return z
 
 
-def execute(cfg: dict, timeout: float, out_w: int, err_w: int, kill) -> tuple[bool, int, float]:
+def execute(cfg: dict, timeout: float, out_w: int, err_w: int, kill, started=None) -> tuple[bool, int, float]:
     """Run ``cfg`` through this thread's zygote.  Raises ZygoteError only if the run did not
     start (the caller then uses the exec path); a zygote lost mid-run is a crashed run."""
     try:
         z = _get(cfg["argv"][0], cfg["env"])
-        return z.run(cfg, timeout, out_w, err_w, kill)
+        return z.run(cfg, timeout, out_w, err_w, kill, started)
     except (OSError, ValueError, ZygoteError) as exc:  # before the fork: nothing of the run happened
         for key, value in list(getattr(_LOCAL, "pool", {}).items()):
             if not value.alive() or value.sock.fileno() < 0 or key[0] == cfg["argv"][0]:
