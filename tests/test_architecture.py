@@ -9,6 +9,7 @@ and no module grows past 400 lines (the standalone sandbox child aside).
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,13 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _imports(name: str, path: Path):
+@functools.cache
+def _imports(name: str, path: Path) -> tuple:
     """(imported module, imported names) for every gradcheck import in the module, lazy ones included."""
+    return tuple(_scan(name, path))
+
+
+def _scan(name: str, path: Path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(tree):

@@ -1,7 +1,9 @@
 """Every property, deterministically, on five activation pairs that put each activation in each
 layer: a fast pass over the whole property table (~15 s).  It is the test selection of the
 mutation run on gradcheck/model/formulas.py (docs/mutation.md), so it uses a fixed seed: a mutant is
-killed or not, never by luck of the draw."""
+killed or not, never by luck of the draw.  The default suite runs the property table once, in
+tests/test_properties.py; this pass is marked ``mutation`` and runs with ``pytest -m mutation``
+(mutmut selects it).  The API tests below it run by default."""
 
 import pytest
 
@@ -14,6 +16,7 @@ PAIRS = [(a, NAMES[(i + 1) % 5]) for i, a in enumerate(NAMES)]
 EXAMPLES = 6
 
 
+@pytest.mark.mutation
 @pytest.mark.parametrize("hidden,output", PAIRS, ids=[f"{h}-{o}" for h, o in PAIRS])
 @pytest.mark.parametrize("prop", PROPERTIES, ids=[p.name for p in PROPERTIES])
 def test_property_quick(prop, hidden, output):

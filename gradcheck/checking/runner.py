@@ -7,7 +7,7 @@ without pytest.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
@@ -67,7 +67,7 @@ def run_property(
     Deterministic for a given ``seed``.  On failure hypothesis shrinks the
     example (unless ``shrink`` is false) and the shrunk one is reported.
     """
-    state = dict(n=0, na=0, rel=0.0, norm=0.0, excess=0.0, first=0, last=None)
+    state: dict[str, Any] = dict(n=0, na=0, rel=0.0, norm=0.0, excess=0.0, first=0, last=None)
 
     @hypothesis_seed(seed)
     @settings(
@@ -89,7 +89,6 @@ def run_property(
             state["na"] += 1
             return
         except Exception as exc:  # a formula set that crashes fails the property
-            result = None
             state["last"] = (p, f"{type(exc).__name__}: {exc}", "")
             state["first"] = state["first"] or state["n"]
             raise AssertionError(state["last"][1]) from None

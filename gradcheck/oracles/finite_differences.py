@@ -205,12 +205,12 @@ def perturbed(f, p0, coords, deltas, budget, *, with_error: bool = False):
         j, dj = coords[start : start + rows], deltas[start : start + rows]
         stack = np.repeat(p0[None, :].astype(dtype), len(j), axis=0)
         stack[np.arange(len(j)), j] += dj
-        terms, term_error = f.evaluate(stack) if model else (f(stack), None)
+        terms, term_error = f.evaluate(stack) if model else (f(stack), np.zeros(0))
         terms = np.asarray(terms).reshape(len(j), -1)
         mean[start : start + len(j)] = terms.mean(axis=1)
         part = terms.imag if np.iscomplexobj(terms) else terms
         size[start : start + len(j)] = np.abs(part).mean(axis=1)
-        if model:  # the terms' own errors, then the sum of n terms and the division by n
+        if error is not None:  # the terms' own errors, then the sum of n terms and the division by n
             n = terms.shape[1]
             error[start : start + len(j)] = (
                 np.reshape(term_error, terms.shape).mean(axis=1) + (_gamma(n) + U) * size[start : start + len(j)] + ETA

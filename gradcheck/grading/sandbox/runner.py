@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import select
 import shutil
 import signal
 import stat
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 from gradcheck.grading.sandbox import protocol, zygote
+from gradcheck.grading.sandbox.pipes import Drain, Quota
 from gradcheck.grading.sandbox.protocol import Call, Loop, Ref, Var
 from gradcheck.grading.sandbox.results import CallResult, SandboxResult, classify
 
@@ -216,52 +216,6 @@ def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: st
 
 
 # ----------------------------------------------------------------- the process
-class _Quota:
-    """The output a run may print (stdout and stderr together) before it is killed: a flood is
-    stopped by its size, not by the wall clock, so its outcome does not depend on the machine's speed."""
-
-    def __init__(self, limit: int):
-        self.limit, self.total, self.exceeded, self.kill = limit, 0, False, None
-        self.lock = threading.Lock()
-
-    def add(self, n: int) -> None:
-        with self.lock:
-            self.total += n
-            if self.total > self.limit and not self.exceeded:
-                self.exceeded = True
-                if self.kill is not None:
-                    self.kill()
-
-
-class _Drain(threading.Thread):
-    """Read a pipe continuously, keeping only the first `cap` bytes and counting against `quota`."""
-
-    def __init__(self, stream, cap: int, quota: _Quota):
-        super().__init__(daemon=True)
-        self.stream, self.cap, self.buf, self.total, self.quota = stream, cap, bytearray(), 0, quota
-        self.deadline: float | None = None
-        self.start()
-
-    def run(self):
-        poller, fd = select.poll(), self.stream.fileno()
-        poller.register(fd, select.POLLIN | select.POLLHUP)
-        while self.deadline is None or time.monotonic() < self.deadline:
-            if not poller.poll(50):
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            self.total += len(chunk)
-            self.quota.add(len(chunk))
-            self.buf += chunk[: max(0, self.cap - len(self.buf))]
-
-    def finish(self, grace: float) -> tuple[str, bool]:
-        self.deadline = time.monotonic() + grace
-        self.join()
-        self.stream.close()
-        return self.buf.decode("utf-8", "replace"), self.total > self.cap
-
-
 def _kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -318,9 +272,9 @@ def _execute(cfg: dict, mode: str, timeout: float, cap: int) -> dict:
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    quota = _Quota(OUTPUT_QUOTA)
+    quota = Quota(OUTPUT_QUOTA)
     quota.kill = lambda: _kill_group(proc.pid)
-    drains = [_Drain(proc.stdout, cap, quota), _Drain(proc.stderr, cap, quota)]
+    drains = [Drain(proc.stdout, cap, quota), Drain(proc.stderr, cap, quota)]
     timed_out = False
     try:
         proc.wait(timeout)
@@ -349,8 +303,8 @@ def _execute(cfg: dict, mode: str, timeout: float, cap: int) -> dict:
 def _execute_forked(cfg: dict, timeout: float, cap: int) -> dict:
     """As _execute, through this thread's zygote (no new interpreter, no numpy import)."""
     pipes = [os.pipe(), os.pipe()]
-    quota = _Quota(OUTPUT_QUOTA)
-    drains = [_Drain(os.fdopen(r, "rb", buffering=0), cap, quota) for r, _ in pipes]
+    quota = Quota(OUTPUT_QUOTA)
+    drains = [Drain(os.fdopen(r, "rb", buffering=0), cap, quota) for r, _ in pipes]
 
     def started(pid: int) -> None:
         with quota.lock:
