@@ -56,8 +56,14 @@ def test_the_right_formulas_pass_every_killing_property_on_the_same_examples(rep
 def test_the_reports_name_every_mutant(report):
     data = json.loads(mutants_json(report))
     assert [m["id"] for m in data["mutants"]] == list(mistakes.ids())
-    text = mutants_markdown(report) + mutants_table(report)
-    assert all(i in text for i in mistakes.ids())
+    md, table = mutants_markdown(report).splitlines(), mutants_table(report).splitlines()
+    for r, m in zip(report.mutants, data["mutants"]):
+        killed = sum(p.status == "killed" for p in r.pairs)
+        assert (m["status"], m["killers"], m["pairs_by_status"].get("killed", 0)) == (r.status, list(r.killers), killed)
+        first = r.killers[0] if r.killers else "—"
+        assert any(line.startswith(f"| {r.id} | {r.status} | ") and f"| {first} |" in line for line in md), r.id
+        assert any(line.split()[:2] == [r.id, r.status] for line in table), r.id
+        assert f"### {r.id}" in md
 
 
 def test_a_killed_mutant_comes_with_its_shrunk_example():

@@ -2,6 +2,8 @@
 or of the largest entry is caught by the default checks for every activation, while torch's
 default criterion needs δ ≥ 1e-3."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from gradcheck.mistakes.sensitivity import (
 )
 from gradcheck.model import activations, formulas
 from gradcheck.reports.mistakes import sensitivity_json, sensitivity_markdown
+from gradcheck.reports.text import fmt
 
 
 def _free_problem(rng, a):
@@ -54,4 +57,18 @@ def test_report_rows_and_writers():
     rows = sensitivity_of("sigmoid", 4, 0)
     assert {r.regime for r in rows} <= set(REGIMES) and {r.check for r in rows} >= {"default checks", "torch criterion"}
     report = SensitivityReport(tuple(rows), 4, 0, GRID)
-    assert "torch" in sensitivity_markdown(report) and '"rows"' in sensitivity_json(report)
+    data = json.loads(sensitivity_json(report))
+    assert (data["examples_per_activation"], data["seed"], data["grid"]) == (4, 0, list(GRID))
+    finite = lambda v: v if np.isfinite(v) else None
+    want = [{**r._asdict(), "worst": finite(r.worst), "median": finite(r.median), "best": finite(r.best)} for r in rows]
+    assert data["rows"] == want
+    md = sensitivity_markdown(report).splitlines()
+    summary = next(line for line in md if line.startswith("| sigmoid |"))  # the WORST example per regime
+    cells = [c.strip() for c in summary.strip("|").split("|")]
+    assert cells[1 : 1 + len(REGIMES)] == [fmt(report.worst("sigmoid", regime=g)) for g in REGIMES]
+    for r in rows:  # every row, with its own numbers
+        line = (
+            f"| {r.activation} | {r.target} | {r.regime} | {r.check} | {r.examples} | {fmt(r.worst)} | "
+            f"{fmt(r.median)} | {fmt(r.best)} |"
+        )
+        assert any(m.startswith(line) for m in md), line
