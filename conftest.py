@@ -24,10 +24,18 @@ settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "d
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker draws with the controller's seed
+        config.option.hypothesis_seed = config.workerinput["gradcheck_seed"]
+        return
     if config.getoption("hypothesis_seed", None) is None:
         env = os.environ.get("GRADCHECK_SEED")
         in_ci = os.environ.get("CI", "").lower() == "true"
         config.option.hypothesis_seed = int(env) if env else 0 if in_ci else random.randrange(2**32)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):  # pytest-xdist: hand the seed to every worker
+    node.workerinput["gradcheck_seed"] = node.config.option.hypothesis_seed
 
 
 def pytest_report_header(config):
