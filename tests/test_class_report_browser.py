@@ -5,6 +5,9 @@ blank.  Skipped where no Chromium is installed (Debian: ``apt-get install chromi
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import shutil
 import struct
 import subprocess
@@ -134,3 +137,28 @@ def test_the_page_loads_clean_in_chromium_and_is_not_blank(graded, tmp_path, pag
     if page == "class.html":
         assert 'data-sortable="ready"' in dom  # the inline script ran: its CSP hash is right
         assert dom.count('src="data:image/png;base64,') in (0, 3)
+
+
+def _sha(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no Chromium installed (Debian: apt-get install chromium)")
+def test_the_submissions_table_sorts_by_a_clicked_column(graded, tmp_path):
+    """The page's script, plus two clicks on 'score' (the test's own lines, allowed by their hash)."""
+    _, out = graded
+    page = (out / "class.html").read_text(encoding="utf-8")
+    script = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
+    clicks = (
+        '\nvar t = document.querySelector("table.sortable"), th = t.querySelectorAll("th")[1], seen = [];'
+        "\nfor (var k = 0; k < 2; k++) { th.click(); seen.push(Array.prototype.map.call(t.tBodies[0].rows,"
+        ' function (r) { return r.cells[1].getAttribute("data-key"); }).join(" ")); }'
+        '\ndocument.body.setAttribute("data-sorted", seen.join("|"));'
+    )
+    clicked = page.replace(script, script + clicks).replace(_sha(script), _sha(script + clicks))
+    path = out / "class-clicked.html"
+    path.write_text(clicked, encoding="utf-8")
+    dom, log = _open(path, tmp_path, "--dump-dom")
+    assert [line for line in log.splitlines() if ":CONSOLE" in line] == []
+    up, down = (list(map(float, s.split())) for s in re.search(r'data-sorted="([^"]*)"', dom).group(1).split("|"))
+    assert up == sorted(up) and down == sorted(up, reverse=True) and len(up) == 8 and up[0] < up[-1]

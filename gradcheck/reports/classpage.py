@@ -1,11 +1,12 @@
 """The class page (``class.html``) and each student's feedback page (``feedback/<name>.html``).
 
-Self-contained HTML: styles and the table-sorting script are inline, pictures are PNG
-``data:`` URIs, and a Content-Security-Policy allows nothing else — no network, and no
-script but the page's own (allowed by its hash, so injected markup could not run one
-anyway).  Every piece of text that a student controls (file names, diagnoses,
-messages, printed output) goes through :func:`html.escape`.  Without matplotlib the pages
-keep their tables and say how to get the pictures (:data:`gradcheck.reports.figures.INSTALL_HINT`).
+Self-contained HTML: styles and the table-sorting script are inline; the class's charts are PNG
+``data:`` URIs (matplotlib); each student's heatmap of wrong gradient entries is a coloured table
+(instant, no dependency, each entry's value on hover); a Content-Security-Policy allows nothing
+else — no network, and no script but the page's own (allowed by its hash, so injected markup
+could not run one anyway).  Every piece of text that a student controls (file names, diagnoses,
+messages, printed output) goes through :func:`html.escape`.  Without matplotlib the class page
+keeps its tables and says how to get the charts (:data:`gradcheck.reports.figures.INSTALL_HINT`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from gradcheck.checking.tolerance import entry_name
 from gradcheck.grading.grade import SubmissionResult
 from gradcheck.reports import figures
 from gradcheck.reports.classreport import class_csv, summarise
@@ -34,8 +36,10 @@ vertical-align:top}th{background:#f3f3f3}td.n,th.n{text-align:right;white-space:
 table.sortable th{cursor:pointer}table.sortable th:after{content:" \\2195";color:#999}
 .note{background:#fff8e1;border:1px solid #ffe082;padding:.5em .8em}
 .pass{color:#2e7d32}.fail{color:#c62828}pre{background:#f6f6f6;padding:.6em;overflow:auto;max-height:30em}
-img{max-width:100%}table.grid td{width:1.6em;text-align:center;padding:.1em}
-table.grid td.bad{background:#c62828;color:#fff}table.grid td.ok{background:#e8f5e9;color:#2e7d32}
+img{max-width:100%}.grids{display:flex;gap:2em;align-items:flex-start}table.grid caption{font-weight:bold}
+table.grid td{width:1.8em;text-align:center;padding:.15em}table.grid th{font-weight:normal;height:1.6em}
+.ok{background:#e8f5e9;color:#2e7d32}.w1{background:#ef9a9a}.w2{background:#e53935;color:#fff}
+.w3{background:#8e0000;color:#fff}.legend span{padding:0 .5em}
 """.strip()
 _SORT = """
 document.querySelectorAll("table.sortable").forEach(function (t) {
@@ -191,47 +195,54 @@ def class_html(results: Sequence[SubmissionResult], names: Sequence[str], *, pic
     return _page("gradcheck class report", body, script=_SORT)
 
 
-def _grid(block, name: str) -> str:
+def _bucket(v: float) -> str:
+    """The colour class of an entry's error/allowance: ok ≤ 1 < w1 ≤ 1e3 < w2 ≤ 1e6 < w3 (or not finite)."""
+    if v <= 1:
+        return "ok"
+    return "w1" if v <= 1e3 else "w2" if v <= 1e6 else "w3"
+
+
+def _grid(block, name: str, d: int, m: int) -> str:
     rows = [list(r) for r in block] if name == "∇w_h" else [[v] for v in block]
     labels = [f"{'x' if name == '∇w_h' else 'h'}{i + 1}" for i in range(len(rows) - 1)] + ["bias"]
-    out = [f"<table class=grid><caption>{name}</caption>"]
-    for label, row in zip(labels, rows):
+    offset = 0 if name == "∇w_h" else (d + 1) * m
+    head = "".join(f"<th>{j + 1}</th>" for j in range(len(rows[0]))) if name == "∇w_h" else "<th></th>"
+    out = [f"<table class=grid><caption>{name}</caption><tr><th></th>{head}</tr>"]
+    for i, (label, row) in enumerate(zip(labels, rows)):
         cells = "".join(
-            f'<td class={"ok" if v <= 1 else "bad"} title="{v:.2g}">{"·" if v <= 1 else "✘"}</td>'
-            if math.isfinite(v)
-            else '<td class=bad title="not finite">✘</td>'
-            for v in row
+            f'<td class={_bucket(v) if math.isfinite(v) else "w3"} title="'
+            f'{entry_name(offset + i * len(row) + j, d, m)}: error/allowance {v:.1e}">{"·" if v <= 1 else "✘"}</td>'
+            for j, v in enumerate(row)
         )
         out.append(f"<tr><th>{label}</th>{cells}</tr>")
     return "".join(out) + "</table>"
 
 
-def heatmap_html(r: SubmissionResult, *, pictures: bool = True) -> str:
-    """The wrong ∇w_h and ∇θ entries of the failing case: a picture, or a ✘ grid without matplotlib."""
+_LEGEND = (
+    "<p class=legend>error / allowance: <span class=ok>≤ 1 right</span> <span class=w1>≤ 1e3</span> "
+    "<span class=w2>≤ 1e6</span> <span class=w3>&gt; 1e6 or not finite</span> (hover an entry for its value)</p>"
+)
+
+
+def heatmap_html(r: SubmissionResult) -> str:
+    """The wrong ∇w_h and ∇θ entries of the failing case: a grid coloured by error/allowance."""
     e = r.entries
     if e is None:
         return ""
     out = [
         "<h2>Where the gradient is wrong</h2>",
-        f"<p>Each entry's error over its allowance on the case {_esc(e.case)} (bias row and bias entry last, "
-        "as in x̄ = (x, 1) and h̄ = (h, 1)); ✘ marks a wrong entry.</p>",
+        f"<p>Each entry's error over its allowance on the case {_esc(e.case)}: ∇w_h is (d+1) × m with the "
+        "bias row last (x̄ = (x, 1), eq. 11), ∇θ has the bias last (h̄ = (h, 1), eq. 6); ✘ marks a wrong entry.</p>",
     ]
     missing = [n for b, n in ((e.w_h, "∇w_h"), (e.theta, "∇θ")) if b is None]
     if missing:
         out.append(f"<p>{' and '.join(missing)}: wrong shape, no map.</p>")
-    image = (
-        figures.heatmap(e.w_h, e.theta, d=e.d, m=e.m, title=f"wrong entries: {e.case}")
-        if pictures and figures.available()
-        else None
-    )
-    if image:
-        out.append(_img(image, "heatmap of the wrong gradient entries"))
-    else:
-        out.append("".join(_grid(b, n) for b, n in ((e.w_h, "∇w_h"), (e.theta, "∇θ")) if b is not None))
+    grids = [_grid(b, n, e.d, e.m) for b, n in ((e.w_h, "∇w_h"), (e.theta, "∇θ")) if b is not None]
+    out += [f"<div class=grids>{''.join(grids)}</div>", _LEGEND]
     return "\n".join(out)
 
 
-def feedback_html(r: SubmissionResult, *, pictures: bool = True, back: str = "../class.html") -> str:
+def feedback_html(r: SubmissionResult, *, back: str = "../class.html") -> str:
     """One student's feedback: score, the heatmap of wrong entries, the checks, what to fix."""
     name = Path(r.path).name
     body = [
@@ -242,9 +253,7 @@ def feedback_html(r: SubmissionResult, *, pictures: bool = True, back: str = "..
     ]
     if r.status != "graded" and r.message:
         body.append(f"<p>What happened: {_esc(r.message)}</p>")
-    if r.entries is not None and pictures and not figures.available():
-        body.append(_no_pictures())
-    body.append(heatmap_html(r, pictures=pictures))
+    body.append(heatmap_html(r))
     if r.diagnosis:
         body.append("<h2>What to fix</h2><ul>")
         body += [f"<li><code>{_esc(m)}</code>: {_esc(msg)}</li>" for m, msg in r.diagnosis]
@@ -273,5 +282,5 @@ def class_report(results: Sequence[SubmissionResult], names: Sequence[str], *, p
     """{relative path: text}: class.csv, class.html and feedback/<name>.html for every submission."""
     files = {"class.csv": class_csv(results, names), "class.html": class_html(results, names, pictures=pictures)}
     for r, name in zip(results, names):
-        files[f"feedback/{name}.html"] = feedback_html(r, pictures=pictures)
+        files[f"feedback/{name}.html"] = feedback_html(r)
     return files
