@@ -147,7 +147,11 @@ def class_html(results: Sequence[SubmissionResult], names: Sequence[str], *, pic
         for i, (lo, hi, k) in enumerate(s.bands)
     ]
     body.append(_table(("score", "submissions"), band_rows, numeric=(1,)))
-    body.append("<h2>Mistakes</h2>")
+    body += [
+        "<h2>Mistakes</h2>",
+        f"<p>The share of all {s.submissions} submissions whose diagnosis names each mistake (a submission "
+        "can make several); the descriptions are the catalogue's, in the spec's notation.</p>",
+    ]
     if s.mistakes:
         if draw:
             image = figures.bars(
@@ -170,7 +174,7 @@ def class_html(results: Sequence[SubmissionResult], names: Sequence[str], *, pic
         body.append(_table(("mistake", "what it is", "equation", "submissions", "share"), rows, numeric=(3, 4)))
     else:
         body.append("<p>No submission was diagnosed with a mistake.</p>")
-    body.append("<h2>Checks</h2>")
+    body += ["<h2>Checks</h2>", "<p>The share of submissions passing each check (full marks on it).</p>"]
     if draw and s.checks:
         image = figures.bars([c.title for c in s.checks], [c.rate for c in s.checks], title="pass rate", good=True)
         body.append(_img(image, "pass rate of each check"))
