@@ -95,7 +95,7 @@ def _img(image: bytes | None, alt: str) -> str:
 
 def _no_pictures() -> str:
     return (
-        f'<p class="note">The pictures need matplotlib: <code>{_esc(figures.INSTALL_HINT)}</code>, '
+        f'<p class="note">The charts need matplotlib: <code>{_esc(figures.INSTALL_HINT)}</code>, '
         "then grade again. The tables below hold the same numbers.</p>"
     )
 
