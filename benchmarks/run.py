@@ -34,6 +34,7 @@ from timesplit import where_time_goes  # noqa: E402
 
 from gradcheck.largescale import full as fast  # noqa: E402
 from gradcheck.model.network import pack  # noqa: E402
+from gradcheck.reports import plots  # noqa: E402
 
 TIMED = [
     "gradcheck full",
@@ -158,7 +159,7 @@ def summary(rows, names):
     return out
 
 
-def markdown(report) -> str:
+def markdown(report, picture=None) -> str:
     L = [
         "# Benchmark: gradcheck vs torch.autograd.gradcheck, jax check_grads, scipy check_grad",
         "",
@@ -239,7 +240,7 @@ def markdown(report) -> str:
         ]
         for r in t["rows"]:
             L.append(f"| {r['jobs']} | {r['n']} | {r['seconds']:.2f} | {r['per_second']:.2f} | {r['all_right']} |")
-    return "\n".join(L) + "\n"
+    return plots.with_picture("\n".join(L) + "\n", "bench", picture)  # picture: the PNG written in this run
 
 
 def _split_table(timing_rows) -> list:
@@ -306,7 +307,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(report, indent=1, default=str))
-    md = markdown(report)
+    png = plots.save(out, "bench", report)  # time against parameter count; None without matplotlib
+    md = markdown(report, picture=png)
     (out / "bench.md").write_text(md)
     print(md)
     print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}")

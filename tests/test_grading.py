@@ -304,6 +304,10 @@ def test_cli_grades_and_writes_every_format(tmp_path, private_tmp, capsys):
         "feedback/sign_flip.md",
         "gradescope/sigmoid.json",
         "gradescope/sign_flip.json",
+        "class.csv",
+        "class.html",
+        "feedback/sigmoid.html",
+        "feedback/sign_flip.html",
     }
 
 

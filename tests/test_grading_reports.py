@@ -122,8 +122,13 @@ def test_write_reports_makes_unique_names(tmp_path):
     written = write_reports(results, tmp_path / "out", formats=FORMATS, seed=1)
     names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in written)
     assert names == [
+        "class.csv",
+        "class.html",
+        "feedback/alice-2.html",
         "feedback/alice-2.md",
+        "feedback/alice.html",
         "feedback/alice.md",
+        "feedback/b_o_b.html",
         "feedback/b_o_b.md",
         "gradescope/alice-2.json",
         "gradescope/alice.json",

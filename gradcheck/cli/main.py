@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from gradcheck.cli.args import add_common
+from gradcheck.reports import plots
 from gradcheck.reports import verify as reports
 from gradcheck.reports.text import write
 
@@ -23,7 +24,12 @@ def _cmd_verify(args) -> int:
     report = verify(activation_names=args.activations, examples=args.examples, seed=args.seed, progress=progress)
     print(file=sys.stderr)
     print(reports.verify_table(report))
-    paths = write(args.out, {"verify.json": reports.verify_json(report), "verify.md": reports.verify_markdown(report)})
+    png = plots.save(args.out, "verify", {"seed": args.seed})  # the V curve, None without matplotlib
+    paths = write(
+        args.out,
+        {"verify.json": reports.verify_json(report), "verify.md": reports.verify_markdown(report, picture=png)},
+    )
+    paths += [png] if png else []
     print(f"wrote {', '.join(map(str, paths))}")
     return 0 if report.passed else 1
 
@@ -60,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gradcheck.cli.grade import add_grade_parser
 
     add_grade_parser(sub)
+    from gradcheck.cli.plots import add_plots_parser
+
+    add_plots_parser(sub)
     b = sub.add_parser("bench", help="speed and detection power vs torch/jax/scipy checkers (benchmarks/run.py)")
     b.add_argument("--quick", action="store_true", help="one repeat, detection at 1.1k only, 20 submissions")
     b.add_argument("--out", default="reports", help="output folder (default: reports)")

@@ -47,15 +47,24 @@ def _cmd_mutants(args) -> int:
 
 
 def _cmd_sensitivity(args) -> int:
+    import json
+
     from gradcheck.mistakes.sensitivity import sensitivity
     from gradcheck.reports import mistakes as mr
+    from gradcheck.reports import plots
     from gradcheck.reports.text import write
 
     report = sensitivity(activation_names=args.activations, examples=args.examples, seed=args.seed, jobs=args.jobs)
     print(mr.sensitivity_table(report))
+    png = plots.save(args.out, "sensitivity", json.loads(mr.sensitivity_json(report)))  # None without matplotlib
     paths = write(
-        args.out, {"sensitivity.json": mr.sensitivity_json(report), "sensitivity.md": mr.sensitivity_markdown(report)}
+        args.out,
+        {
+            "sensitivity.json": mr.sensitivity_json(report),
+            "sensitivity.md": mr.sensitivity_markdown(report, picture=png),
+        },
     )
+    paths += [png] if png else []
     print(f"wrote {', '.join(map(str, paths))}")
     worst = max(report.worst(a) for a in dict.fromkeys(r.activation for r in report.rows))
     return 0 if worst <= 1e-6 else 1

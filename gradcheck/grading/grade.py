@@ -26,6 +26,7 @@ import numpy as np
 from gradcheck.diagnosis.diagnose import diagnose
 from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, observed_gradients, run_checks
 from gradcheck.grading.contract import Contract, load_contract
+from gradcheck.grading.entries import EntryErrors, entry_errors
 from gradcheck.grading.plan import main_block, reference_block
 from gradcheck.grading.problems import make_problems, reference
 from gradcheck.grading.sandbox.protocol import Prepared
@@ -62,6 +63,7 @@ class SubmissionResult(NamedTuple):
     notes: tuple
     seed: int
     wall_time: float
+    entries: EntryErrors | None = None  # the wrong gradient entries of the first failing sample (heatmap)
 
 
 def parse_activation(text) -> tuple[str, str] | None:
@@ -317,6 +319,7 @@ def grade_submission(
         tuple(notes),
         seed,
         time.monotonic() - start,
+        entry_errors(ctx, checks),
     )
 
 

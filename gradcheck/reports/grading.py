@@ -21,6 +21,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from gradcheck.grading.grade import SubmissionResult
+from gradcheck.reports.classpage import class_report
 from gradcheck.reports.text import terminal_table, write
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "FORMATS",
 ]
 
-FORMATS = ("json", "md", "junit", "gradescope")
+FORMATS = ("json", "md", "junit", "gradescope", "class")
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -241,6 +242,9 @@ def write_reports(results, out_dir, *, formats=FORMATS, seed=None, contract="ftm
     if "gradescope" in formats:
         for r, name in zip(results, names):
             put(out / "gradescope" / f"{name}.json", gradescope_json(r))
+    if "class" in formats:  # class.csv, class.html, feedback/<name>.html (gradcheck.reports.classpage)
+        for rel, text in class_report(results, names).items():
+            put(out / rel, text)
     return written
 
 

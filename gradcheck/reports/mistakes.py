@@ -12,6 +12,7 @@ import statistics
 import numpy as np
 
 from gradcheck.mistakes.mutants import MutantResult, MutantsReport
+from gradcheck.reports.plots import with_picture
 from gradcheck.reports.text import fmt, terminal_table
 
 __all__ = [
@@ -266,7 +267,7 @@ def sensitivity_table(report) -> str:
     return terminal_table(*_sens_summary(report))
 
 
-def sensitivity_markdown(report) -> str:
+def sensitivity_markdown(report, *, picture=None) -> str:
     head, rows = _sens_summary(report)
     out = [
         "# Sensitivity of the default checks",
@@ -302,4 +303,4 @@ def sensitivity_markdown(report) -> str:
         f"{fmt(r.median)} | {fmt(r.best)} | {100 * r.detected_1e_6:.0f} % | {100 * r.detected_1e_2:.0f} % |"
         for r in report.rows
     ]
-    return "\n".join(out) + "\n"
+    return with_picture("\n".join(out) + "\n", "sensitivity", picture)  # picture: the PNG written in this run

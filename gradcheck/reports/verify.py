@@ -6,6 +6,7 @@ import json
 import math
 
 from gradcheck.checking.verify import VerifyReport
+from gradcheck.reports.plots import with_picture
 from gradcheck.reports.text import fmt, terminal_table
 
 __all__ = ["verify_json", "verify_markdown", "verify_table"]
@@ -71,7 +72,7 @@ def verify_table(report: VerifyReport) -> str:
     return "\n".join(out)
 
 
-def verify_markdown(report: VerifyReport) -> str:
+def verify_markdown(report: VerifyReport, *, picture=None) -> str:
     out = [
         "# gradcheck verify",
         "",
@@ -98,4 +99,4 @@ def verify_markdown(report: VerifyReport) -> str:
         "scale s (not the oracle's error bar) sets the tolerance; see gradcheck.checking.tolerance.",
         "",
     ]
-    return "\n".join(out)
+    return with_picture("\n".join(out), "verify", picture)  # picture: the PNG written in this run
