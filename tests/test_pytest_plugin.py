@@ -102,7 +102,7 @@ def test_a_missing_or_hostile_submission_fails_closed(run):
 
 
 # ------------------------------------------------------- trust boundary (issue 10, finding 3)
-MARKER_CODE = '''
+MARKER_CODE = """
 import os
 
 try:  # benign probe: outside the sandbox this marks the folder pytest collects
@@ -110,7 +110,7 @@ try:  # benign probe: outside the sandbox this marks the folder pytest collects
         fh.write(__file__ + "\\n")
 except OSError:
     pass
-'''
+"""
 
 
 @pytest.fixture
@@ -141,11 +141,12 @@ def test_a_submission_in_the_collected_tree_is_never_imported_by_pytest(pytester
 @pytest.mark.parametrize("where", ["repository root", "elsewhere"])
 def test_from_anywhere_only_the_submissions_items_run(tmp_path, where):
     repo = Path(__file__).resolve().parents[1]
+    cwd = repo if where == "repository root" else tmp_path
     env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONPATH=str(repo))
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "gradcheck.pytest_plugin", "-p", "no:cacheprovider", "-q"]
-        + ["--submission", os.path.relpath(SUBS / "correct" / "sigmoid.py", repo if where != "elsewhere" else tmp_path)],
-        cwd=repo if where != "elsewhere" else tmp_path,
+        + ["--submission", os.path.relpath(SUBS / "correct" / "sigmoid.py", cwd)],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,

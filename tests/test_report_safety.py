@@ -49,7 +49,7 @@ HEADINGS = {"## What to fix", "## Failed checks", "## Notes", "## What your code
 def hostile_result(path=HOSTILE_NAME, score_override=None) -> SubmissionResult:
     checks = tuple(
         CheckResult(
-            name, title, points, 0.0 if i % 2 else points, not i % 2, PAYLOAD if i % 2 else "ok", (PAYLOAD,) if i else ()
+            name, title, points, 0.0 if i % 2 else points, not i % 2, PAYLOAD if i % 2 else "ok", (PAYLOAD,) * i
         )
         for i, (name, title, points, _) in enumerate(CHECKS)
     )
