@@ -125,16 +125,17 @@ def run_subprocess(pytester, monkeypatch):
     return go
 
 
-@pytest.mark.parametrize("name", ["subs/test_student.py", "subs/conftest.py", "conftest.py", "test_student.py"])
-def test_a_submission_in_the_collected_tree_is_never_imported_by_pytest(pytester, run_subprocess, name):
-    path = pytester.path / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_text((SUBS / "correct" / "sigmoid.py").read_text() + MARKER_CODE)
+def test_a_submission_in_the_collected_tree_is_never_imported_by_pytest(pytester, run_subprocess):
+    names = ["subs/test_student.py", "subs/conftest.py", "conftest.py", "test_student.py"]
+    for name in names:  # each one pytest would import: by collection, or as a conftest (initial or found)
+        path = pytester.path / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text((SUBS / "correct" / "sigmoid.py").read_text() + MARKER_CODE)
     pytester.makepyfile(test_course="def test_course():\n    assert True\n")
-    result = run_subprocess("--submission", str(path), "-v")
-    markers = [p for p in pytester.path.rglob("*.marker")]
+    result = run_subprocess(*(f"--submission={pytester.path / name}" for name in names), "-v")
+    markers = list(pytester.path.rglob("*.marker"))
     assert markers == [], [m.read_text() for m in markers]  # imported outside the sandbox
-    result.assert_outcomes(passed=N)  # graded in the sandbox: full marks, and nothing else ran
+    result.assert_outcomes(passed=len(names) * N)  # graded in the sandbox: full marks, and nothing else ran
     assert "test_course" not in result.stdout.str()
 
 

@@ -246,3 +246,11 @@ def test_clean_result_reaches_every_text_field():
     for c in r.checks:
         assert not any(FORBIDDEN.search(t) for t in (c.message, *c.notes))
     assert r.score == hostile_result().score and r.checks[0].points == CHECKS[0][2]
+
+
+def test_text_for_each_gradescope_output_format():
+    assert sanitise.for_format("a\n```\x1b", "md") == "````\na\n```\ufffd\n````"
+    assert sanitise.for_format("<b>\x00", "html") == "<pre>&lt;b&gt;\ufffd</pre>"
+    assert sanitise.for_format("<b>\n\x07", "text") == "<b>\n\ufffd"
+    with pytest.raises(ValueError, match="output_format: expected one of md, html, text, got 'pdf'"):
+        sanitise.for_format("x", "pdf")

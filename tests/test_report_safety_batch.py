@@ -87,3 +87,33 @@ def test_nothing_raw_reaches_the_terminal(batch):
     rows = [line for line in out.splitlines() if re.search(r"\b\d+(\.\d+)?/100\b", line)]
     assert len(rows) == 4, out  # one line per submission: no file name split a row
     assert len([line for line in err.splitlines() if line.startswith("[")]) == 4, err  # the progress bar
+
+
+def test_a_report_that_cannot_be_rendered_is_said_and_the_rest_written(tmp_path, monkeypatch):
+    from gradcheck.reports import grading
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    for name in ("alice.py", "bob.py"):
+        shutil.copyfile(SUBS / "correct" / "sigmoid.py", subs / name)
+    real = grading.feedback_markdown
+
+    def flaky(r):  # a renderer bug that only bob's result triggers
+        if Path(r.path).name == "bob.py":
+            raise RuntimeError("renderer bug")
+        return real(r)
+
+    monkeypatch.setattr(grading, "feedback_markdown", flaky)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        code = main(["grade", str(subs), "--out", str(out), "--jobs", "1", "--quiet"])
+    if code == 3:
+        pytest.skip("no sandbox on this machine")
+    assert code == 0
+    assert "a report could not be rendered" in stderr.getvalue() and "feedback/bob.md" in stderr.getvalue()
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert [s["score"] for s in doc["submissions"]] == [100, 100]
+    assert "**Score: 100 / 100**" in (out / "feedback" / "alice.md").read_text(encoding="utf-8")
+    assert "could not be written" in (out / "feedback" / "bob.md").read_text(encoding="utf-8")
+    assert json.loads((out / "gradescope" / "bob.json").read_text(encoding="utf-8"))["score"] == 100

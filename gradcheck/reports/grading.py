@@ -19,6 +19,7 @@ file on its own: one that cannot be rendered is replaced by a short error report
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
@@ -310,7 +311,10 @@ def render_reports(results, *, formats=FORMATS, seed=None, contract="ftml") -> l
 
 
 def _failed_gradescope(r, exc: BaseException) -> str:
-    doc = {"score": 0.0, "output": _failed_report(r, exc), "output_format": "md", "tests": []}
+    """The grading stands when only its rendering failed: the score is kept if it is a number."""
+    score = getattr(r, "score", None)
+    score = float(score) if isinstance(score, int | float) and math.isfinite(score) else 0.0
+    doc = {"score": score, "output": _failed_report(r, exc), "output_format": "md", "tests": []}
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
