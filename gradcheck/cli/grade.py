@@ -10,12 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from gradcheck.cli.args import activation_pair, choice_list, number
-from gradcheck.reports.grading import FORMATS, Progress, render_reports, summary_table
+from gradcheck.reports.grading import FORMATS, Progress, render_reports, summary_table, write_rendered
 from gradcheck.reports.sanitise import one_line
-from gradcheck.reports.text import write
 
 __all__ = ["add_grade_parser", "run_grade"]
 
@@ -93,8 +91,7 @@ def run_grade(args) -> int:
         return 3
     # reports first: whatever the terminal does, results.json is on disk
     files = render_reports(results, formats=args.format, seed=args.seed, contract=contract.name)
-    for file in files:
-        write(Path(args.out, file.name).parent, {Path(file.name).name: file.text})
+    write_rendered(files, args.out)
     _say(summary_table(results), sys.stdout)
     for file in files:
         if file.error:

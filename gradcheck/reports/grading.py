@@ -28,7 +28,7 @@ from typing import NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
 from gradcheck.grading.grade import SubmissionResult
-from gradcheck.reports.sanitise import clean, clean_result, md_block, md_cell, md_code, md_text, one_line
+from gradcheck.reports.sanitise import clean, clean_path, clean_result, md_block, md_cell, md_code, md_text, one_line
 from gradcheck.reports.text import terminal_table, write
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Progress",
     "write_reports",
     "render_reports",
+    "write_rendered",
     "Rendered",
     "FORMATS",
 ]
@@ -87,7 +88,7 @@ def _entry(r: SubmissionResult) -> dict:
         json.dumps(entry, allow_nan=False)
         return entry
     except Exception as exc:  # a grader bug on one result must not cost the batch its results.json
-        path = clean(getattr(r, "path", "?"))
+        path = clean_path(getattr(r, "path", "?"))
         return {"path": path, "status": "error", "score": 0.0, "message": f"report could not be written: {_why(exc)}"}
 
 
@@ -151,9 +152,9 @@ def _failed_report(r, exc: BaseException) -> str:
     """What a student sees when their report could not be rendered (a grader bug, not theirs)."""
     return "\n".join(
         [
-            f"# Feedback: {md_code(Path(clean(getattr(r, 'path', '?'))).name)}",
+            f"# Feedback: {md_code(Path(clean_path(getattr(r, 'path', '?'))).name)}",
             "",
-            f"Your report could not be written ({md_text(_why(exc))}); your instructor has been told.",
+            f"Your report could not be written ({md_text(_why(exc))}); the grader was told why.",
             "",
         ]
     )
@@ -185,7 +186,7 @@ def junit_xml(results) -> str:
         try:
             cases += _cases(r)
         except Exception as exc:  # that submission alone becomes one error case
-            name = quoteattr(one_line(Path(clean(getattr(r, "path", "?"))).name, limit=200))
+            name = quoteattr(one_line(Path(clean_path(getattr(r, "path", "?"))).name, limit=200))
             why = quoteattr("report could not be written: " + _why(exc))
             cases.append(
                 (f'    <testcase classname="gradcheck" name={name} time="0"><error message={why}/></testcase>', "error")
@@ -250,7 +251,13 @@ def _row(r: SubmissionResult) -> tuple[str, ...]:
             one_line(", ".join(m for m, _ in r.diagnosis), limit=60) or "—",
         )
     except Exception as exc:
-        return (one_line(Path(clean(getattr(r, "path", "?"))).name, limit=NAME_WIDTH), "error", "?", "?", _why(exc))
+        return (
+            one_line(Path(clean_path(getattr(r, "path", "?"))).name, limit=NAME_WIDTH),
+            "error",
+            "?",
+            "?",
+            _why(exc),
+        )
 
 
 def summary_table(results) -> str:
@@ -318,13 +325,18 @@ def _failed_gradescope(r, exc: BaseException) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def write_reports(results, out_dir, *, formats=FORMATS, seed=None, contract="ftml") -> list[Path]:
-    """Write the chosen formats under ``out_dir``, each file atomically; returns the paths written."""
-    out, written = Path(out_dir), []
-    for file in render_reports(results, formats=formats, seed=seed, contract=contract):
-        path = out / file.name
+def write_rendered(files, out_dir) -> list[Path]:
+    """Write rendered files under ``out_dir``, each through a temporary file renamed into place."""
+    written = []
+    for file in files:
+        path = Path(out_dir) / file.name
         written.extend(write(path.parent, {path.name: file.text}))
     return written
+
+
+def write_reports(results, out_dir, *, formats=FORMATS, seed=None, contract="ftml") -> list[Path]:
+    """Render and write the chosen formats under ``out_dir``; returns the paths written."""
+    return write_rendered(render_reports(results, formats=formats, seed=seed, contract=contract), out_dir)
 
 
 def _unique_names(results) -> list[str]:
