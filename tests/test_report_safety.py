@@ -254,3 +254,18 @@ def test_text_for_each_gradescope_output_format():
     assert sanitise.for_format("<b>\n\x07", "text") == "<b>\n\ufffd"
     with pytest.raises(ValueError, match="output_format: expected one of md, html, text, got 'pdf'"):
         sanitise.for_format("x", "pdf")
+
+
+def test_on_a_terminal_the_progress_bar_writes_only_its_own_control_sequence():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    bar = Progress(stream, width=10)
+    bar(1, 2, hostile_result())
+    bar(2, 2, correct_result())
+    frames = stream.getvalue().split("\r\x1b[K")
+    assert frames[0] == "" and len(frames) == 3
+    assert not any(FORBIDDEN.search(f) for f in frames) and frames[1].count("\n") == 0 and frames[2].endswith("\n")
+    assert all(len(f.rstrip("\n")) < 120 for f in frames)  # one terminal line: the \r rewrite stays in place
