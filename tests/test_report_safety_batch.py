@@ -77,7 +77,8 @@ def test_no_control_character_or_markup_reaches_a_report(batch):
         score = f"{doc['score']:g} / 100"
         assert_safe_markdown(text, score=score)
         assert_safe_markdown(doc["output"], score=score)
-        assert_renders_safely(text)
+    for path in feedback:  # then rendered, where a CommonMark renderer is installed
+        assert_renders_safely(path.read_text(encoding="utf-8"))
 
 
 def test_nothing_raw_reaches_the_terminal(batch):
