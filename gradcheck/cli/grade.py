@@ -12,7 +12,8 @@ import os
 import sys
 
 from gradcheck.cli.args import activation_pair, choice_list, number
-from gradcheck.reports.grading import FORMATS, Progress, summary_table, write_reports
+from gradcheck.reports.grading import FORMATS, Progress, render_reports, summary_table, write_rendered
+from gradcheck.reports.sanitise import one_line
 
 __all__ = ["add_grade_parser", "run_grade"]
 
@@ -88,7 +89,19 @@ def run_grade(args) -> int:
     except SandboxUnavailable as exc:
         print(f"gradcheck grade: cannot run untrusted code here: {exc}", file=sys.stderr)
         return 3
-    print(summary_table(results))
-    written = write_reports(results, args.out, formats=args.format, seed=args.seed, contract=contract.name)
-    print(f"wrote {len(written)} file(s) under {args.out}")
+    # reports first: whatever the terminal does, results.json is on disk
+    files = render_reports(results, formats=args.format, seed=args.seed, contract=contract.name)
+    write_rendered(files, args.out)
+    _say(summary_table(results), sys.stdout)
+    for file in files:
+        if file.error:
+            _say(f"gradcheck grade: a report could not be rendered, wrote a stand-in: {file.error}", sys.stderr)
+    _say(f"wrote {len(files)} file(s) under {one_line(args.out)}", sys.stdout)
     return 0
+
+
+def _say(text: str, stream) -> None:
+    """One message on a terminal whatever its encoding (the text is already sanitised)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    stream.write(text.encode(encoding, "replace").decode(encoding, "replace") + "\n")
+    stream.flush()
