@@ -122,11 +122,11 @@ def test_write_reports_makes_unique_names(tmp_path):
     written = write_reports(results, tmp_path / "out", formats=FORMATS, seed=1)
     names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in written)
     assert names == [
-        "feedback/alice-2.md",
-        "feedback/alice.md",
+        "feedback/a_alice.md",  # two alice.py: named by their relative paths
+        "feedback/b_alice.md",
         "feedback/b_o_b.md",
-        "gradescope/alice-2.json",
-        "gradescope/alice.json",
+        "gradescope/a_alice.json",
+        "gradescope/b_alice.json",
         "gradescope/b_o_b.json",
         "junit.xml",
         "results.json",

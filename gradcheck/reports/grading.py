@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import time
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from gradcheck.grading.files import display_names, file_stems
 from gradcheck.grading.grade import SubmissionResult
+from gradcheck.reports.progress import Bar
 from gradcheck.reports.text import terminal_table, write
 
 __all__ = [
@@ -187,13 +187,13 @@ def summary_table(results) -> str:
     head = ("submission", "status", "score", "activation", "diagnosis")
     rows = [
         (
-            Path(r.path).name,
+            name,
             r.status,
             f"{r.score:g}/{r.max_score:g}",
             r.activation,
             ", ".join(m for m, _ in r.diagnosis)[:60] or "—",
         )
-        for r in results
+        for r, name in zip(results, display_names([r.path for r in results]))
     ]
     out = [terminal_table(head, rows)]
     graded = [r for r in results if r.status == "graded"]
@@ -202,22 +202,15 @@ def summary_table(results) -> str:
     return "\n".join(out)
 
 
-class Progress:
-    """``[#####.....] 12/40 name.py 87/100`` on stderr, rewritten in place on a terminal."""
+class Progress(Bar):
+    """``[#####.....] 12/40 1.2/s ~30 s left name.py 87/100 graded`` on stderr (the bar: reports/progress.py)."""
 
     def __init__(self, stream=None, width: int = 30):
-        self.stream, self.width, self.start = stream or sys.stderr, width, time.monotonic()
+        super().__init__(stream=stream, width=width, every_step=True)
 
-    def __call__(self, done: int, total: int, result: SubmissionResult) -> None:
-        filled = self.width * done // max(total, 1)
-        rate = done / max(time.monotonic() - self.start, 1e-9)
-        text = (
-            f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {rate:.1f}/s "
-            f"{Path(result.path).name} {result.score:g}/{result.max_score:g} {result.status}"
-        )
-        tty = getattr(self.stream, "isatty", lambda: False)()
-        self.stream.write(("\r\x1b[K" + text if tty else text + "\n") + ("\n" if tty and done == total else ""))
-        self.stream.flush()
+    def __call__(self, done: int, total: int, result: SubmissionResult) -> None:  # type: ignore[override]
+        label = f"{Path(result.path).name} {result.score:g}/{result.max_score:g} {result.status}"
+        super().__call__(done, total, label)
 
 
 def write_reports(results, out_dir, *, formats=FORMATS, seed=None, contract="ftml") -> list[Path]:
@@ -244,9 +237,4 @@ def write_reports(results, out_dir, *, formats=FORMATS, seed=None, contract="ftm
 
 
 def _unique_names(results) -> list[str]:
-    names, seen = [], {}
-    for r in results:
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(r.path).stem) or "submission"
-        seen[stem] = seen.get(stem, 0) + 1
-        names.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
-    return names
+    return file_stems([r.path for r in results])  # a/hw.py, b/hw.py → a_hw, b_hw
