@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from gradcheck.cli.args import add_common, positive
 
@@ -21,14 +20,20 @@ def _id_list(text: str) -> list[str]:
 
 
 def _cmd_mutants(args) -> int:
+    from gradcheck.checking.properties import PROPERTIES
+    from gradcheck.mistakes import catalogue
     from gradcheck.mistakes.mutants import mutants
     from gradcheck.reports import mistakes as mr
+    from gradcheck.reports.progress import Bar
     from gradcheck.reports.text import write
 
-    def progress(result):
-        print(
-            "." if getattr(result, "ok", getattr(result, "passed", False)) else "F", end="", flush=True, file=sys.stderr
-        )
+    bar = Bar(len(PROPERTIES) + len(args.ids or catalogue.ids()))
+    bad = [0]
+
+    def progress(result):  # a MutantResult (ok: killed) or a control CheckSummary (passed)
+        bad[0] += not getattr(result, "ok", getattr(result, "passed", False))
+        name = getattr(result, "id", None) or getattr(result, "name", "")
+        bar.step(f"{name}" + (f"  {bad[0]} survived or failed" if bad[0] else ""))
 
     report = mutants(
         activation_names=args.activations,
@@ -39,7 +44,6 @@ def _cmd_mutants(args) -> int:
         jobs=args.jobs,
         progress=progress,
     )
-    print(file=sys.stderr)
     print(mr.mutants_table(report))
     paths = write(args.out, {"mutants.json": mr.mutants_json(report), "mutants.md": mr.mutants_markdown(report)})
     print(f"wrote {', '.join(map(str, paths))}")
@@ -48,10 +52,16 @@ def _cmd_mutants(args) -> int:
 
 def _cmd_sensitivity(args) -> int:
     from gradcheck.mistakes.sensitivity import sensitivity
+    from gradcheck.model import activations
     from gradcheck.reports import mistakes as mr
+    from gradcheck.reports.progress import Bar
     from gradcheck.reports.text import write
 
-    report = sensitivity(activation_names=args.activations, examples=args.examples, seed=args.seed, jobs=args.jobs)
+    acts = activations.name_list(args.activations)
+    bar = Bar(len(acts))
+    report = sensitivity(
+        activation_names=acts, examples=args.examples, seed=args.seed, jobs=args.jobs, progress=lambda a: bar.step(a)
+    )
     print(mr.sensitivity_table(report))
     paths = write(
         args.out, {"sensitivity.json": mr.sensitivity_json(report), "sensitivity.md": mr.sensitivity_markdown(report)}
