@@ -105,12 +105,14 @@ def _convert_cell(number: int, source: str, notes: list[str]) -> str:
     return "\n".join(out)
 
 
-def convert(cells: list[str]) -> Script:
-    """Code cells (their sources, in order) → one Python source and the notes on what was dropped."""
+def convert(cells: list[str], numbers: list[int] | None = None) -> Script:
+    """Code cells (their sources, in order) → one Python source and the notes on what was dropped.
+    ``numbers``: each cell's position in the notebook (1-based, markdown cells counted), as the
+    student sees it; default 1, 2, …"""
     notes: list[str] = []
     parts = []
-    for number, source in enumerate(cells, 1):
-        parts.append(f"# --- code cell {number} ---\n{_convert_cell(number, source, notes)}\n")
+    for number, source in zip(numbers or range(1, len(cells) + 1), cells):
+        parts.append(f"# --- cell {number} ---\n{_convert_cell(number, source, notes)}\n")
     if notes:
         notes.insert(0, "graded the notebook's code cells in order, as one Python file; IPython syntax was dropped:")
     return Script("\n".join(parts), tuple(notes), len(cells))
@@ -133,12 +135,13 @@ def read(path) -> Script:
             nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # NotJSONError, a malformed structure, ...
         raise NotebookError(f"this file could not be read as a Jupyter notebook ({type(exc).__name__})") from None
-    cells = []
-    for cell in nb.get("cells", []):
+    cells, numbers = [], []
+    for number, cell in enumerate(nb.get("cells", []), 1):
         if cell.get("cell_type") == "code":
             source = cell.get("source", "")
             cells.append("".join(source) if isinstance(source, list) else str(source))
-    return convert(cells)
+            numbers.append(number)
+    return convert(cells, numbers)
 
 
 @contextlib.contextmanager
