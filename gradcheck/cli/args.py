@@ -105,12 +105,12 @@ def check_out(out: str | None) -> str | None:
     if out is None:
         return None
     path = Path(out)
+    if path.exists() and not path.is_dir():
+        return f"--out {out}: expected a folder, got a file"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return f"--out {out}: cannot create this folder ({exc.strerror or type(exc).__name__})"
-    if not path.is_dir():
-        return f"--out {out}: expected a folder, got a file"
     if not os.access(path, os.W_OK | os.X_OK):
         return f"--out {out}: this folder is not writable"
     return None
