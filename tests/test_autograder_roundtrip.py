@@ -124,14 +124,22 @@ def test_a_buggy_submission_loses_points_with_the_diagnosis(autograder):
     assert any(t["status"] == "failed" for t in doc["tests"]) and "sign flipped" in doc["output"]
 
 
-@pytest.mark.parametrize("isolation", ["auto", "session"])
-def test_a_hostile_submission_scores_nothing_and_plants_nothing(autograder, isolation):
-    """session: what a Docker container without user namespaces gets (uid nobody, rlimits)."""
+@pytest.mark.parametrize(
+    "isolation, name",
+    [
+        ("auto", "grade_planter"),  # plants fake results wherever it can write
+        # session: what a Docker container without user namespaces gets (uid nobody, rlimits, no
+        # mount namespace: world-writable folders such as /tmp stay writable, so the planter is not
+        # run there; tamper subverts the child's own results instead)
+        ("session", "tamper"),
+    ],
+)
+def test_a_hostile_submission_scores_nothing_and_plants_nothing(autograder, isolation, name):
     root = autograder[0]
     if isolation == "session" and _python() == sys.executable:
         pytest.skip("no system python: uid nobody cannot reach this interpreter (session mode refuses)")
     with isolation_set(root, isolation):
-        doc, log = run_autograder(autograder, SUBS / "hostile" / "grade_planter.py")
+        doc, log = run_autograder(autograder, SUBS / "hostile" / f"{name}.py")
     assert doc["score"] == 0 and "pwned" not in json.dumps(doc)
     assert doc["extra_data"]["files"][0]["status"] == "graded", log
     if isolation == "session":

@@ -315,7 +315,7 @@ def test_cli_usage_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["grade", str(SUBS / "correct"), "--format", "pdf"])
     assert exc.value.code == 2
-    assert "no .py files" in capsys.readouterr().err
+    assert "no .py or .ipynb files" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------- the zygote
