@@ -47,13 +47,18 @@ def no_grading(monkeypatch):
 @pytest.mark.parametrize(
     "out, message",
     [
-        ("/dev/null/x", "--out /dev/null/x: cannot create this folder (Not a directory)"),
+        ("/dev/null/x", "--out /dev/null/x: cannot create this folder (/dev/null is not a folder)"),
         (str(CORRECT), f"--out {CORRECT}: expected a folder, got a file"),
     ],
 )
 def test_out_is_checked_before_grading(capsys, no_grading, out, message):
     err = usage_error(["grade", str(CORRECT), "--out", out], capsys)
     assert err == f"gradcheck grade: error: {message}"
+
+
+def test_a_usage_error_leaves_no_out_folder_behind(tmp_path, capsys, no_grading):
+    usage_error(["grade", str(tmp_path / "missing.py"), "--out", str(tmp_path / "a" / "b")], capsys)
+    assert not (tmp_path / "a").exists()
 
 
 @pytest.mark.parametrize("command", [["verify"], ["mutants"], ["sensitivity"], ["accuracy"]])

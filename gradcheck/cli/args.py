@@ -100,17 +100,16 @@ def add_common(p: argparse.ArgumentParser, *, examples: int, jobs: bool = True) 
 
 
 def check_out(out: str | None) -> str | None:
-    """Why ``--out`` cannot take the reports (it is created here if missing), or None: checked before
-    a long run, so that a typo does not cost the run."""
+    """Why ``--out`` cannot take the reports, or None: checked before a long run, so that a typo
+    does not cost the run, and without creating anything (a usage error leaves no folder behind)."""
     if out is None:
         return None
     path = Path(out)
     if path.exists() and not path.is_dir():
         return f"--out {out}: expected a folder, got a file"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"--out {out}: cannot create this folder ({exc.strerror or type(exc).__name__})"
-    if not os.access(path, os.W_OK | os.X_OK):
-        return f"--out {out}: this folder is not writable"
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        return f"--out {out}: cannot create this folder ({existing} is not a folder)"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"--out {out}: cannot create or write this folder ({existing} is not writable)"
     return None
