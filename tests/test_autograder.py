@@ -199,3 +199,16 @@ def cli_error(argv: list[str], capsys) -> str:
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err, err
     return err
+
+
+def test_a_symlink_in_the_submission_does_not_leak_what_it_points_to(tmp_path, monkeypatch):
+    """A student's zip may carry symlinks; the grader reads files with its own rights, and a
+    SyntaxError shows the offending line: hw.py -> a file of the grader's must not be graded."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET LINE 7f3a\n")
+    root = _root(tmp_path, {}, {"real.py": (SUBS / "correct" / "sigmoid.py").read_bytes()})
+    (root / "submission" / "hw.py").symlink_to(secret)
+    (root / "submission" / "linked").symlink_to(tmp_path, target_is_directory=True)
+    doc = _run(root, monkeypatch)
+    assert "7f3a" not in json.dumps(doc)
+    assert [f["name"] for f in doc["extra_data"]["files"]] == ["real.py"]

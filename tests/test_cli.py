@@ -187,3 +187,17 @@ def test_grade_parser_and_autograder_share_the_grading_options():
     for field in ("timeout", "memory_mb", "activation", "contract", "seed", "isolation"):
         assert getattr(grade, field) == getattr(auto, field), field
     assert cli_grade.check_contract("ftml") is None
+
+
+def test_folders_skip_symlinks(tmp_path):
+    """Inside a folder of submissions a symlink is the student's: never followed out of it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.py").write_text("KEY = 1\n")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "hw.py").write_text("")
+    (subs / "link.py").symlink_to(outside / "secret.py")
+    (subs / "dir").symlink_to(outside, target_is_directory=True)
+    assert collect_paths([subs]) == [subs / "hw.py"]
+    assert collect_paths([subs / "link.py"]) == [subs / "link.py"]  # named by the instructor: taken as given

@@ -17,17 +17,12 @@ _SKIP_DIRS = ("__pycache__", ".ipynb_checkpoints")  # and every hidden folder: c
 
 def collect_paths(paths) -> list[Path]:
     """Files as given (each must be .py or .ipynb); folders expand to every .py and .ipynb inside
-    (recursively, sorted; hidden folders, __pycache__ and .ipynb_checkpoints skipped)."""
+    (recursively, sorted; symlinks, hidden folders, __pycache__ and .ipynb_checkpoints skipped)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             found = (q for suffix in SUFFIXES for q in p.rglob(f"*{suffix}"))
-            out += sorted(
-                q
-                for q in found
-                if q.is_file()
-                and not any(part.startswith(".") or part in _SKIP_DIRS for part in q.relative_to(p).parts)
-            )
+            out += sorted(q for q in found if _submission_in(p, q))
         elif p.is_file():
             if p.suffix.lower() not in SUFFIXES:
                 raise ValueError(f"PATH: expected a Python file (.py) or a Jupyter notebook (.ipynb), got {str(p)!r}")
@@ -35,6 +30,16 @@ def collect_paths(paths) -> list[Path]:
         else:
             raise FileNotFoundError(f"PATH: no such file or folder: {p}")
     return out
+
+
+def _submission_in(folder: Path, path: Path) -> bool:
+    """A regular file inside ``folder``, reached through no symlink (a student's symlink could point
+    at any file the grader may read: its own solution, a key), in no hidden or cache folder."""
+    parts = path.relative_to(folder).parts
+    if any(part.startswith(".") or part in _SKIP_DIRS for part in parts):
+        return False
+    steps = [folder.joinpath(*parts[: i + 1]) for i in range(len(parts))]
+    return not any(step.is_symlink() for step in steps) and path.is_file()
 
 
 def display_names(paths) -> list[str]:
