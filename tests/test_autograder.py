@@ -212,3 +212,10 @@ def test_a_symlink_in_the_submission_does_not_leak_what_it_points_to(tmp_path, m
     doc = _run(root, monkeypatch)
     assert "7f3a" not in json.dumps(doc)
     assert [f["name"] for f in doc["extra_data"]["files"]] == ["real.py"]
+
+
+def test_at_most_max_files_are_graded_and_the_student_is_told(tmp_path, monkeypatch):
+    files = {f"f{i}.py": b"x = 1\n" for i in range(run.MAX_FILES + 2)}
+    doc = _run(_root(tmp_path, {}, files), monkeypatch)
+    assert len(doc["extra_data"]["files"]) == run.MAX_FILES
+    assert doc["output"].startswith(f"Your submission has {run.MAX_FILES + 2} .py/.ipynb files; only the first")

@@ -23,11 +23,12 @@ from gradcheck.grading.files import collect_paths
 from gradcheck.grading.grade import grade_many
 from gradcheck.reports.text import write
 
-__all__ = ["ROOT_VARIABLE", "DEFAULT_ROOT", "CONFIG_NAME", "root", "load_config", "grade_folder", "main"]
+__all__ = ["ROOT_VARIABLE", "DEFAULT_ROOT", "CONFIG_NAME", "MAX_FILES", "root", "load_config", "grade_folder", "main"]
 
 ROOT_VARIABLE = "GRADCHECK_AUTOGRADER_ROOT"
 DEFAULT_ROOT = "/autograder"
 CONFIG_NAME = "gradcheck_autograder.json"
+MAX_FILES = 5  # files graded per submission
 GRADER_FAILED = (
     "The autograder failed ({kind}) before it could grade your submission. This is a problem with the "
     "grader, not necessarily with your code: please tell your instructor. Your submission is kept and "
@@ -53,7 +54,8 @@ def settings_of(config: dict) -> Settings:
 
 def grade_folder(folder: Path, config: dict, source: Path, *, start: float) -> dict:
     """Grade every submission file under ``folder``; the results.json document."""
-    files = collect_paths([folder]) if folder.is_dir() else []
+    found = collect_paths([folder]) if folder.is_dir() else []
+    files = found[:MAX_FILES]  # each may run to its timeout: the run must end within Gradescope's limit
     contract = config.get("contract", "ftml")
     if contract != "ftml":
         contract = str(source / contract)  # an adapter file shipped in the bundle
@@ -70,7 +72,13 @@ def grade_folder(folder: Path, config: dict, source: Path, *, start: float) -> d
     names = [f.relative_to(folder).as_posix() for f in files]
     for name, r in zip(names, results):  # the instructor's log (stdout)
         print(f"{name!r}: {r.status} {r.score:g}/{r.max_score:g} {r.activation} ({r.isolation}) {r.message[:300]!r}")
-    return results_document(results, names, settings_of(config), execution_time=time.monotonic() - start)
+    doc = results_document(results, names, settings_of(config), execution_time=time.monotonic() - start)
+    if len(found) > len(files):
+        doc["output"] = (
+            f"Your submission has {len(found)} .py/.ipynb files; only the first {MAX_FILES} (by path) were "
+            f"graded. Submit only your solution.\n\n" + doc["output"]
+        )
+    return doc
 
 
 def main(argv: list[str] | None = None) -> int:
