@@ -39,4 +39,4 @@ fi
 chmod -R a+rX "$VENV"
 chmod +x "$SOURCE/run_autograder"
 "$VENV/bin/gradcheck" --version
-"$VENV/bin/python" -m gradcheck.deploy.run --check
+"$VENV/bin/python" -I -m gradcheck.deploy.run --check
