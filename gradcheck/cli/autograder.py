@@ -40,18 +40,21 @@ def add_autograder_parser(sub) -> argparse.ArgumentParser:
         "--visibility",
         choices=VISIBILITIES,
         default="visible",
-        help="when students see the results and the score (default visible)",
+        metavar="V",
+        help=f"when students see the results and the score: {', '.join(VISIBILITIES)} (default visible)",
     )
     g.add_argument(
         "--test-visibility",
         choices=VISIBILITIES,
         default=None,
+        metavar="V",
         help="when students see each check (default: as --visibility)",
     )
     g.add_argument(
         "--stdout-visibility",
         choices=VISIBILITIES,
         default="hidden",
+        metavar="V",
         help="when students see the grader's log (default hidden: it is the instructor's)",
     )
     g.add_argument(
