@@ -1,7 +1,7 @@
 """The Gradescope round trip, as Gradescope runs it: build autograder.zip (a wheel of this
 checkout inside), unpack it into a temporary root standing in for /autograder, run setup.sh
 (a fresh venv, the wheel installed non-editable, its dependencies from the package index: once
-per session), then run_autograder on a correct, a buggy and a hostile submission; every
+per session), then run_autograder on a correct, a buggy and a hostile submission and a notebook; every
 results.json must satisfy Gradescope's documented schema (tests/schemas/)."""
 
 from __future__ import annotations
@@ -51,7 +51,11 @@ def autograder():
     os.chmod(top, 0o755)  # like /autograder: the sandbox's uid may enter it
     try:
         start = time.monotonic()
-        bundle = build_zip(top / "build", settings=Settings(points=POINTS, test_visibility="after_due_date"))
+        bundle = build_zip(
+            top / "build",
+            settings=Settings(points=POINTS, test_visibility="after_due_date"),
+            requirements=("matplotlib",),  # the notebook's plot cell imports it
+        )
         TIMES["build"] = time.monotonic() - start
         root = top / "autograder"
         (root / "source").mkdir(parents=True)
@@ -116,6 +120,13 @@ def test_a_correct_submission_gets_the_points(autograder):
     assert sum(t["max_score"] for t in doc["tests"]) == pytest.approx(POINTS)
     assert {t["visibility"] for t in doc["tests"]} == {"after_due_date"} and doc["visibility"] == "visible"
     assert "'sigmoid.py': graded 100/100" in log
+
+
+def test_a_notebook_with_magics_and_a_plot_gets_the_points(autograder):
+    """nbformat comes with the wheel's `notebook` extra, matplotlib from --pip-install."""
+    doc, _ = run_autograder(autograder, SUBS / "notebook" / "sigmoid.ipynb")
+    assert doc["score"] == POINTS, doc["output"][:2000]
+    assert "IPython syntax was dropped" in doc["output"] and "%%bash cell is not Python" in doc["output"]
 
 
 def test_a_buggy_submission_loses_points_with_the_diagnosis(autograder):
