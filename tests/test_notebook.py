@@ -93,9 +93,15 @@ def test_markdown_cells_count_in_the_cell_numbers():
 def test_not_a_notebook_is_refused_with_a_message(tmp_path):
     with pytest.raises(notebook.NotebookError, match="could not be read as a Jupyter notebook"):
         notebook.read(NOTEBOOKS / "not_a_notebook.ipynb")
-    (tmp_path / "list.ipynb").write_text(json.dumps([1, 2]))
-    with pytest.raises(notebook.NotebookError):
-        notebook.read(tmp_path / "list.ipynb")
+    for name, text in (("list", json.dumps([1, 2])), ("deep", "[" * 200_000), ("binary", "\x00\xff" * 100)):
+        (tmp_path / f"{name}.ipynb").write_text(text)
+        with pytest.raises(notebook.NotebookError):
+            notebook.read(tmp_path / f"{name}.ipynb")
+
+
+def test_hostile_cells_convert_without_raising():
+    for cell in ("(" * 100_000, "\x00%x\n!y", "def f():\n" + "    " * 5000 + "%m", "\\\n" * 1000):
+        notebook.convert([cell])  # whatever is left is the sandbox's SyntaxError to report
 
 
 def test_the_temporary_script_is_private_and_removed():
