@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gradcheck"
-LAYERS = ("model", "oracles", "checking", "largescale", "mistakes", "diagnosis", "grading", "reports", "cli")
+LAYERS = ("model", "oracles", "checking", "largescale", "mistakes", "diagnosis", "grading", "reports", "deploy", "cli")
 TOP = {"pytest_plugin": len(LAYERS), "__main__": len(LAYERS)}  # entry points sit after the CLI
 STANDALONE = {"gradcheck.grading.sandbox.child"}  # runs inside the sandbox, imports nothing of gradcheck
 MAX_LINES = 400

@@ -265,6 +265,9 @@ def test_planted_results_change_nothing(tmp_path):
     assert doc["submissions"][0]["path"].endswith("grade_planter.py")
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert files == [
+        "out/class.csv",
+        "out/class.html",
+        "out/feedback/grade_planter.html",
         "out/feedback/grade_planter.md",
         "out/gradescope/grade_planter.json",
         "out/junit.xml",
@@ -320,7 +323,7 @@ def test_cli_usage_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["grade", str(SUBS / "correct"), "--format", "pdf"])
     assert exc.value.code == 2
-    assert "no .py files" in capsys.readouterr().err
+    assert "no .py or .ipynb files" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------- the zygote

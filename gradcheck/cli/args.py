@@ -8,13 +8,15 @@ so the command line and the Python API refuse the same values with the same word
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from gradcheck.model import activations
 from gradcheck.model.shapes import positive_int
 
-__all__ = ["activation_list", "activation_pair", "add_common", "choice_list", "number", "positive"]
+__all__ = ["activation_list", "activation_pair", "add_common", "check_out", "choice_list", "number", "positive"]
 
 T = TypeVar("T")
 
@@ -95,3 +97,19 @@ def add_common(p: argparse.ArgumentParser, *, examples: int, jobs: bool = True) 
     if jobs:
         p.add_argument("--jobs", type=positive, default=None, help="worker processes (default: CPU count)")
     p.add_argument("--out", default="reports", help="output folder (default: reports)")
+
+
+def check_out(out: str | None) -> str | None:
+    """Why ``--out`` cannot take the reports, or None: checked before a long run, so that a typo
+    does not cost the run, and without creating anything (a usage error leaves no folder behind)."""
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        return f"--out {out}: expected a folder, got a file"
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        return f"--out {out}: cannot create this folder ({existing} is not a folder)"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"--out {out}: cannot create or write this folder ({existing} is not writable)"
+    return None

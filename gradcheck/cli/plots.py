@@ -26,7 +26,7 @@ def _cmd_plots(args) -> int:
 def add_plots_parser(sub):
     p = sub.add_parser(
         "plots",
-        help="redraw reports/*.png from the JSON reports and link them from the Markdown (gradcheck[report]; seconds)",
+        help="redraw reports/*.png from the JSON reports, linked from the Markdown (~10 s; needs gradcheck[report])",
     )
     p.add_argument("--dir", default="reports", help="folder of the JSON and Markdown reports (default: reports)")
     p.add_argument(

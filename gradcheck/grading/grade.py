@@ -18,15 +18,16 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from gradcheck.diagnosis.diagnose import diagnose
+from gradcheck.grading import notebook
 from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, observed_gradients, run_checks
 from gradcheck.grading.contract import Contract, load_contract
 from gradcheck.grading.entries import EntryErrors, entry_errors
+from gradcheck.grading.files import collect_paths
 from gradcheck.grading.plan import main_block, reference_block
 from gradcheck.grading.problems import make_problems, reference
 from gradcheck.grading.sandbox.protocol import Prepared
@@ -264,14 +265,30 @@ def grade_submission(
     isolation: str = "auto",
     guess: tuple | None = None,
 ) -> SubmissionResult:
-    """Grade one submission file; never raises for anything the submission does."""
-    contract, given = load_contract(contract), parse_activation(activation)
+    """Grade one submission file (.py, or .ipynb: its code cells, see notebook.py); never raises
+    for anything the submission does."""
+    options = dict(seed=seed, activation=activation, timeout=timeout, memory_mb=memory_mb, isolation=isolation)
+    contract = load_contract(contract)
+    start = time.monotonic()
+    try:
+        with notebook.as_script(path) as (script, converted):
+            result = _grade(path, script, contract=contract, guess=guess, **options)
+    except notebook.NotebookError as exc:
+        pair = parse_activation(activation) or DEFAULT_PAIR
+        source = "given" if activation else "assumed"
+        return _failed_closed(path, "invalid", str(exc), "", "", seed, time.monotonic() - start, pair, source, contract)
+    return result._replace(notes=converted + result.notes) if converted else result
+
+
+def _grade(path, script, *, contract, seed, activation, timeout, memory_mb, isolation, guess) -> SubmissionResult:
+    """Grade the Python file ``script``, reported under the submission's ``path``."""
+    given = parse_activation(activation)
     problems = make_problems(seed, hidden=given and given[0], output=given and given[1])
     opts = dict(timeout=timeout, memory_mb=memory_mb, isolation=isolation)
     start = time.monotonic()
     layout = contract.layouts[0]
     ctx, runs, pair, source = _attempt(
-        path, problems, contract, layout, given or guess or DEFAULT_PAIR, given, opts, probes=contract.layouts[1:]
+        script, problems, contract, layout, given or guess or DEFAULT_PAIR, given, opts, probes=contract.layouts[1:]
     )
     if not runs[0].calls:
         run = runs[0]
@@ -290,7 +307,7 @@ def grade_submission(
     checks, notes = run_checks(ctx), []
     variant = _layout_retry(ctx)
     if variant is not None:
-        alt = _attempt(path, problems, contract, contract.layouts[variant], pair, given, opts)
+        alt = _attempt(script, problems, contract, contract.layouts[variant], pair, given, opts)
         alt_checks = run_checks(alt[0])
         if sum(c.score for c in alt_checks) > sum(c.score for c in checks):
             (ctx, alt_runs, pair, source), checks = alt, alt_checks
@@ -321,19 +338,6 @@ def grade_submission(
         time.monotonic() - start,
         entry_errors(ctx, checks),
     )
-
-
-def collect_paths(paths) -> list[Path]:
-    """Files as given; folders expand to every *.py inside (recursively), sorted."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(q for q in p.rglob("*.py") if q.is_file())
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise FileNotFoundError(f"PATH: no such file or folder: {p}")
-    return out
 
 
 def grade_many(

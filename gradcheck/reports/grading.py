@@ -22,14 +22,14 @@ import html
 import json
 import math
 import re
-import sys
-import time
 from pathlib import Path
 from typing import NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
+from gradcheck.grading.files import display_names, file_stems
 from gradcheck.grading.grade import SubmissionResult
 from gradcheck.reports.classpage import class_report
+from gradcheck.reports.progress import Bar
 from gradcheck.reports.sanitise import clean, clean_path, clean_result, md_block, md_cell, md_code, md_text, one_line
 from gradcheck.reports.text import terminal_table, write
 
@@ -242,12 +242,13 @@ def gradescope_json(r: SubmissionResult, *, visibility: str = "visible") -> str:
     )
 
 
-def _row(r: SubmissionResult) -> tuple[str, ...]:
-    """One terminal line's cells: flattened, control characters replaced, names capped."""
+def _row(r: SubmissionResult, name: str | None = None) -> tuple[str, ...]:
+    """One terminal line's cells: flattened, control characters replaced, names capped; ``name`` is the
+    display name where two submissions share a file name (``a/hw.py``)."""
     try:
         r = clean_result(r)
         return (
-            one_line(_name(r), limit=NAME_WIDTH),
+            one_line(_name(r) if name is None else clean(name), limit=NAME_WIDTH),
             one_line(r.status, limit=20),
             f"{r.score:g}/{r.max_score:g}",
             one_line(r.activation, limit=30),
@@ -265,7 +266,8 @@ def _row(r: SubmissionResult) -> tuple[str, ...]:
 
 def summary_table(results) -> str:
     head = ("submission", "status", "score", "activation", "diagnosis")
-    out = [terminal_table(head, map(_row, results))]
+    names = display_names([clean_path(getattr(r, "path", "?")) for r in results])
+    out = [terminal_table(head, (_row(r, name) for r, name in zip(results, names)))]
     scores = [r.score for r in results if isinstance(r.score, int | float)]
     graded = [r for r in results if r.status == "graded"]
     mean = sum(scores) / len(results) if results else 0.0
@@ -273,22 +275,15 @@ def summary_table(results) -> str:
     return "\n".join(out)
 
 
-class Progress:
-    """``[#####.....] 12/40 name.py 87/100`` on stderr, rewritten in place on a terminal."""
+class Progress(Bar):
+    """``[#####.....] 12/40 1.2/s ~30 s left name.py 87/100 graded`` on stderr (the bar: reports/progress.py)."""
 
     def __init__(self, stream=None, width: int = 30):
-        self.stream, self.width, self.start = stream or sys.stderr, width, time.monotonic()
+        super().__init__(stream=stream, width=width, every_step=True)
 
-    def __call__(self, done: int, total: int, result: SubmissionResult) -> None:
-        filled = self.width * done // max(total, 1)
-        rate = done / max(time.monotonic() - self.start, 1e-9)
-        name, _, score, _, _ = _row(result)
-        text = f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {rate:.1f}/s {name} {score} " + (
-            one_line(result.status, limit=20)
-        )
-        tty = getattr(self.stream, "isatty", lambda: False)()
-        self.stream.write(("\r\x1b[K" + text if tty else text + "\n") + ("\n" if tty and done == total else ""))
-        self.stream.flush()
+    def __call__(self, done: int, total: int, result: SubmissionResult) -> None:  # type: ignore[override]
+        name, status, score, _, _ = _row(result)
+        super().__call__(done, total, f"{name} {score} {status}")
 
 
 class Rendered(NamedTuple):
@@ -349,9 +344,4 @@ def write_reports(results, out_dir, *, formats=FORMATS, seed=None, contract="ftm
 
 
 def _unique_names(results) -> list[str]:
-    names, seen = [], {}
-    for r in results:
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(r.path).stem) or "submission"
-        seen[stem] = seen.get(stem, 0) + 1
-        names.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
-    return names
+    return file_stems([r.path for r in results])  # a/hw.py, b/hw.py → a_hw, b_hw
