@@ -1,0 +1,124 @@
+"""The result of :func:`gradcheck.general.check.check`: data, a short summary, a dict.
+
+Every failing entry carries its absolute error |a_i − r_i| and, where the reference is not
+0, its relative error |a_i − r_i| / |r_i| — whatever part of the tolerance (the scale or
+the finite differences' error bound) was larger.  Entries are named by their path in the
+parameters (``W1[0, 2]``, ``layers[1].b[3]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from gradcheck.largescale.full import FullCheck
+
+__all__ = ["Entry", "GradientReport", "entries", "report"]
+
+
+class Entry(NamedTuple):
+    name: str  # its path in the parameters: 'W1[0, 2]'
+    analytic: float  # the gradient under test
+    numeric: float  # the finite-difference reference (a subgradient interval's midpoint at a kink)
+    error_bound: float  # the reference's own error bound e_i
+    abs_error: float  # |analytic − numeric|
+    rel_error: float | None  # abs_error / |numeric|; None where the reference is 0
+    tolerance: float  # the allowance: it passes when abs_error ≤ tolerance
+    passed: bool
+
+    def line(self) -> str:
+        rel = "" if self.rel_error is None else f", rel {self.rel_error:.2e}"
+        verdict = "ok" if self.passed else "FAIL"
+        return (
+            f"{verdict:<4} {self.name}: analytic {self.analytic:.10g}, numeric {self.numeric:.10g} "
+            f"± {self.error_bound:.1e}; abs error {self.abs_error:.2e}{rel} (tolerance {self.tolerance:.1e})"
+        )
+
+
+class GradientReport(NamedTuple):
+    passed: bool
+    n_entries: int
+    n_failed: int
+    n_kinks: int  # entries at a kink of f, judged against their one-sided derivatives
+    worst: tuple[Entry, ...]  # the entries closest to (or furthest past) their tolerance, worst first
+    max_abs_error: float  # over all entries
+    max_rel_error: float  # over failing entries if any (reference ≠ 0), else over all with reference ≠ 0
+    rtol: float
+    evaluations: int  # evaluations of f at one parameter vector, all included
+    message: str
+    details: FullCheck  # the per-entry arrays (reference, error bound, tolerance, status)
+
+    @property
+    def summary(self) -> str:
+        head = (
+            f"gradient check passed: {self.n_entries} entries agree"
+            if self.passed
+            else f"gradient check FAILED: {self.n_failed} of {self.n_entries} entries disagree"
+        )
+        head += f" (rtol {self.rtol:.1e}, {self.evaluations} evaluations of f"
+        head += f", {self.n_kinks} at kinks)" if self.n_kinks else ")"
+        if self.message and not self.passed and not self.worst:
+            head += f": {self.message}"
+        shown = [e for e in self.worst if not e.passed] or list(self.worst[:1])
+        return "\n".join([head] + [f"  {e.line()}" for e in shown])
+
+    def __str__(self) -> str:
+        return self.summary
+
+    def __repr__(self) -> str:
+        return f"<GradientReport {'passed' if self.passed else 'FAILED'}: {self.n_failed} of {self.n_entries} failed>"
+
+    def to_dict(self) -> dict:
+        """Plain data (JSON-ready): everything but ``details``; non-finite numbers as None."""
+        fin = lambda v: None if v is None or not np.isfinite(v) else float(v)
+        return dict(
+            passed=self.passed,
+            n_entries=self.n_entries,
+            n_failed=self.n_failed,
+            n_kinks=self.n_kinks,
+            max_abs_error=fin(self.max_abs_error),
+            max_rel_error=fin(self.max_rel_error),
+            rtol=self.rtol,
+            evaluations=self.evaluations,
+            message=self.message,
+            worst=[{k: fin(v) if isinstance(v, float) else v for k, v in e._asdict().items()} for e in self.worst],
+        )
+
+
+def entries(analytic, full: FullCheck, name: Callable[[int], str], idx) -> tuple[Entry, ...]:
+    out = []
+    for i in idx:
+        a, r, e, tol = float(analytic[i]), float(full.reference[i]), float(full.error[i]), float(full.tolerance[i])
+        diff = abs(a - r) if np.isfinite(r) else np.inf
+        rel = diff / abs(r) if np.isfinite(r) and r != 0 else None
+        out.append(Entry(name(i), a, r, e, diff, rel, tol, bool(diff <= tol)))
+    return tuple(out)
+
+
+def report(analytic: np.ndarray, full: FullCheck, name: Callable[[int], str], *, rtol, evaluations, n_worst):
+    """The :class:`GradientReport` of a black-box check of every entry of ``analytic``."""
+    ref, tol = full.reference, full.tolerance
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(analytic - ref)
+        bad = ~(diff <= tol)  # NaN (no reference) fails
+        excess = np.where(np.isfinite(diff), diff / tol, np.inf)
+    order = np.argsort(-excess, kind="stable")[:n_worst]
+    nonzero = np.isfinite(ref) & (ref != 0)
+    over = (bad if bad.any() else np.ones_like(bad)) & nonzero
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = float(np.max(diff[over] / np.abs(ref[over]), initial=0.0))
+    return GradientReport(
+        passed=bool(full.passed and not bad.any()),
+        n_entries=int(analytic.size),
+        n_failed=int(bad.sum()),
+        n_kinks=int(full.n_kinks),
+        worst=entries(analytic, full, name, order),
+        max_abs_error=float(np.max(diff, initial=0.0)),
+        max_rel_error=rel,
+        rtol=float(rtol),
+        evaluations=int(evaluations),
+        message=full.comparison.message,
+        details=full,
+    )
