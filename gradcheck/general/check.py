@@ -21,28 +21,39 @@ __all__ = ["assert_gradient", "check"]
 
 
 class _Counted:
-    """f as the engine wants it, (k, P) → (k,), counting evaluations; ``vectorized`` f are
-    called on the stack, others once per row on the rebuilt structure."""
+    """f as the engine wants it, (k, P) → (k,) or (k, n) per-sample terms, counting evaluations;
+    ``vectorized`` f are called on the stack, others once per row on the rebuilt structure."""
 
-    def __init__(self, f: Callable, tree: Tree, vectorized: bool):
-        self.f, self.tree, self.vectorized, self.calls = f, tree, vectorized, 0
+    def __init__(self, f: Callable, tree: Tree, vectorized: bool, per_sample: bool):
+        self.f, self.tree, self.vectorized, self.per_sample, self.calls = f, tree, vectorized, per_sample, 0
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         rows = np.atleast_2d(rows)
-        self.calls += rows.shape[0]
+        k = rows.shape[0]
+        self.calls += k
         if self.vectorized:
-            return np.asarray(plain(self.f(rows)), dtype=np.float64).reshape(rows.shape[0])
-        return np.array([np.asarray(plain(self.f(self.tree.build(r))), dtype=np.float64).item() for r in rows])
+            out = np.asarray(plain(self.f(rows)), dtype=np.float64)
+        else:
+            out = np.array([np.asarray(plain(self.f(self.tree.build(r))), dtype=np.float64) for r in rows])
+        return out.reshape(k, -1) if self.per_sample else out.reshape(k)
 
     def first(self, p0: np.ndarray) -> np.ndarray:
-        """f at the parameters, checked: one finite real scalar (k values for a (k, P) stack)."""
+        """f at the parameters, checked: a finite real scalar, (n,) terms with ``per_sample``, or
+        the (1,) or (1, n) of a vectorized f on a (1, P) stack."""
         self.calls += 1
         if self.vectorized:
-            out, want = self.f(p0[None, :].copy()), "shape (1,) for a (1, P) stack (vectorized=True)"
-            ok = lambda a: a.shape == (1,)
+            out = self.f(p0[None, :].copy())
+            want = "shape (1, n) for a (1, P) stack" if self.per_sample else "shape (1,) for a (1, P) stack"
+            want += " (vectorized=True)"
+            ok = (
+                (lambda a: a.ndim == 2 and a.shape[0] == 1 and a.size)
+                if self.per_sample
+                else (lambda a: a.shape == (1,))
+            )
         else:
-            out, want = self.f(self.tree.build(p0.copy())), "a scalar"
-            ok = lambda a: a.size == 1
+            out = self.f(self.tree.build(p0.copy()))
+            want = "shape (n,): one term per sample (per_sample=True)" if self.per_sample else "a scalar"
+            ok = (lambda a: a.ndim == 1 and a.size) if self.per_sample else (lambda a: a.size == 1)
         try:
             arr = np.asarray(plain(out))
         except Exception as exc:
@@ -52,13 +63,15 @@ class _Counted:
         if not ok(arr):
             raise ValueError(f"f: expected {want}, got shape {arr.shape}")
         if not np.isfinite(arr).all():
-            raise ValueError(f"f: expected a finite value at params, got {arr.ravel()[0]!r}")
+            bad = arr.ravel()[~np.isfinite(arr.ravel())][0]
+            raise ValueError(f"f: expected a finite value at params, got {float(bad)!r}")
         return arr
 
 
-def _options(vectorized, rtol, noise, n_worst):
-    if not isinstance(vectorized, bool):
-        raise TypeError(f"vectorized: expected True or False, got {vectorized!r}")
+def _options(vectorized, per_sample, rtol, noise, n_worst):
+    for label, v in (("vectorized", vectorized), ("per_sample", per_sample)):
+        if not isinstance(v, bool):
+            raise TypeError(f"{label}: expected True or False, got {v!r}")
     for label, v, low in (("rtol", rtol, "positive"), ("noise", noise, "non-negative")):
         if v is None:
             continue
@@ -75,6 +88,7 @@ def check(
     grad,
     *,
     vectorized: bool = False,
+    per_sample: bool = False,
     rtol: float | None = None,
     noise: float | None = None,
     n_worst: int = 5,
@@ -87,21 +101,24 @@ def check(
     float64's resolution).  ``grad``: the same structure, or a callable of that structure
     returning it.  ``vectorized=True``: ``f`` instead maps a stack of flattened parameter
     vectors (k, P) → (k,) (dict order, then list order, each array in C order) — one call per
-    chunk instead of one per perturbation.
+    chunk instead of one per perturbation.  ``per_sample=True``: ``f`` returns the per-sample
+    terms whose mean is the loss, shape (n,) (vectorized: (k, n)); kinks are then judged per
+    sample, as the spec network's check does.
 
     An entry passes when (the rule of :mod:`gradcheck.checking.tolerance`)
         |a_i − r_i| ≤ rtol · max(|r_i|, floor · max_j |r_j|) + safety · e_i + tiny / eps,
     a the gradient under test, r the order-4 central-difference reference, e_i its error bound
     (scipy's error estimate plus the rounding of f, ``noise`` per evaluation: default
-    eps·|f(params)| in f's output dtype), safety = 2, floor = 1e-6.  ``rtol`` defaults to
+    eps·mean |f(params)| in f's output dtype), safety = 2, floor = 1e-6.  ``rtol`` defaults to
     1000·eps of the least precise floating dtype among ``params`` and ``grad`` (2.2e-13 for
     float64, 1.2e-4 for float32).  Where f has a kink along an entry (relu), the entry passes
-    when it lies between the one-sided derivatives.
+    when it lies between the one-sided derivatives L, R of f — with ``per_sample``, between
+    mean_s min(L_s, R_s) and mean_s max(L_s, R_s) of the terms' one-sided derivatives.
 
     Bad input (a non-scalar or non-finite f, a ``grad`` whose structure or shapes differ,
     non-finite params, an unknown option value) raises ValueError/TypeError naming it, after at
     most one evaluation of f.  Returns a :class:`GradientReport`."""
-    _options(vectorized, rtol, noise, n_worst)
+    _options(vectorized, per_sample, rtol, noise, n_worst)
     if not callable(f):
         raise TypeError(f"f: expected a callable, got {type(f).__name__}")
     tree, p0 = flatten(params)
@@ -111,11 +128,11 @@ def check(
     floats = [dt for dt in [leaf.dtype for leaf in tree.leaves] + grad_dtypes if dt.kind == "f"]
     least = max(floats, key=lambda dt: np.finfo(dt).eps, default=np.dtype(np.float64))
     rtol = default_rtol(least) if rtol is None else float(rtol)
-    counted = _Counted(f, tree, vectorized)
+    counted = _Counted(f, tree, vectorized, per_sample)
     f0 = counted.first(p0)
     if noise is None:
         out_dtype = f0.dtype if f0.dtype.kind == "f" else np.dtype(np.float64)
-        noise = float(np.finfo(out_dtype).eps * np.abs(f0).max())
+        noise = float(np.finfo(out_dtype).eps * np.abs(f0).mean())
     full = check_gradient_blackbox(counted, p0, g, noise=noise, rtol=rtol, name=tree.name)
     return report(g, full, tree.name, rtol=rtol, evaluations=counted.calls, n_worst=n_worst)
 
