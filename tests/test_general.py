@@ -272,6 +272,9 @@ def test_all_samples_at_a_kink_per_sample_terms_judge_each_sample():
     outside |= {"b1[1]"} if not min(np.sum(c), 0.0) <= 0.0 <= max(np.sum(c), 0.0) else set()
     scalar = check(lambda q: np.mean(relu_loss(q)), p, g, n_worst=50)
     assert outside and {e.name for e in scalar.worst if not e.passed} == outside
+    # every sample's one-sided term derivatives come from one evaluation of f per point, not one per
+    # sample (N = 50 times as many)
+    assert r_terms.evaluations < 2 * scalar.evaluations < r_terms.details.evaluations
     wrong = relu_grad(p)
     wrong["W1"][0, 1] += 1.0 + np.mean(np.abs(N * c * X[:, 0]))  # beyond the per-sample interval's width
     bad = check(relu_loss, p, wrong, per_sample=True)

@@ -61,7 +61,9 @@ class _Counted:
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"f: expected a real number, got {type(out).__name__} of dtype {arr.dtype}")
         if not ok(arr):
-            raise ValueError(f"f: expected {want}, got shape {arr.shape}")
+            terms = not self.per_sample and arr.ndim == 1 + self.vectorized and arr.size > 1
+            hint = " (per-sample terms whose mean is the loss? pass per_sample=True)" if terms else ""
+            raise ValueError(f"f: expected {want}, got shape {arr.shape}{hint}")
         if not np.isfinite(arr).all():
             bad = arr.ravel()[~np.isfinite(arr.ravel())][0]
             raise ValueError(f"f: expected a finite value at params, got {float(bad)!r}")
