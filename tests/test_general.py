@@ -346,6 +346,24 @@ def test_report_of_an_entry_whose_reference_is_zero_carries_its_absolute_error()
     assert repr(r) == "<GradientReport FAILED: 1 of 3 failed>"
 
 
+def test_an_entry_without_reference_fails_and_says_why():
+    """f is not finite on one side of w[0] (sqrt of a negative number within the steps)."""
+    f = lambda w: float(np.sqrt(w[0]) + w[1] ** 2)
+    w = np.array([1e-3, 0.5])
+    with np.errstate(invalid="ignore"):
+        r = check(f, w, np.array([0.5 / np.sqrt(1e-3), 1.0]))
+    assert not r.passed and r.n_failed == 1 and r.worst[0].name == "p[0]" and r.worst[1].passed
+    assert "the loss was not finite near p[0]" in r.summary and "no reference" in r.summary.splitlines()[1]
+    assert r.max_abs_error < 1e-9 and r.to_dict()["worst"][0]["numeric"] is None
+
+
+def test_report_tolerance_is_the_engines():
+    r = check(mlp, MLP, mlp_grad)
+    for e in r.worst:
+        i = next(j for j in range(r.n_entries) if r.details.reference[j] == e.numeric)
+        assert e.tolerance == r.details.tolerance[i] and e.error_bound == r.details.error[i]
+
+
 def test_public_api():
     assert {"check", "assert_gradient", "GradientReport"} <= set(gradcheck.__all__)
     assert gradcheck.check is check and isinstance(check(logistic, LOGISTIC, logistic_grad), gradcheck.GradientReport)
