@@ -47,9 +47,8 @@ class Problem:
         """The params dict from a flat vector (or a (k, P) stack) in any array library."""
         out, o = {}, 0
         for leaf in self.tree.leaves:
-            size = int(np.prod(leaf.shape, dtype=int))
-            out[leaf.path[0]] = xp.reshape(p[..., o : o + size], p.shape[:-1] + leaf.shape)
-            o += size
+            out[leaf.path[0]] = xp.reshape(p[..., o : o + leaf.size], p.shape[:-1] + leaf.shape)
+            o += leaf.size
         return out
 
     def terms(self, p, xp, act):
@@ -63,7 +62,12 @@ class Problem:
         return 0.5 * (out - y) ** 2
 
     def loss(self, p):
-        return float(np.mean(self.terms(p, np, _NP_ACT[self.act])))
+        """The mean loss of one params dict, as plain numpy (what a user's f looks like)."""
+        if self.kind == "logistic":
+            z = self.X @ p["w"] + p["b"]
+            return float(np.mean(np.logaddexp(0.0, z) - self.y * z))
+        h = _NP_ACT[self.act](self.X @ p["W1"] + p["b1"])
+        return float(0.5 * np.mean((h @ p["W2"] + p["b2"] - self.y) ** 2))
 
     def grad(self, p, *, n=None, slope_at_0=0.0):
         X, y = self.X, self.y

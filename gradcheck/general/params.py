@@ -27,6 +27,7 @@ class Leaf(NamedTuple):
     shape: tuple[int, ...]
     dtype: np.dtype  # the caller's dtype (float32 is judged at float32's precision)
     offset: int  # first entry in the flat vector
+    size: int
 
 
 def subscript(argument: str, path: tuple) -> str:
@@ -71,7 +72,7 @@ class Tree(NamedTuple):
 
         def rebuild(node):
             if isinstance(node, Leaf):
-                block = p[node.offset : node.offset + int(np.prod(node.shape, dtype=int))].reshape(node.shape)
+                block = p[node.offset : node.offset + node.size].reshape(node.shape)
                 return block[()] if node.shape == () else block
             if isinstance(node, dict):
                 return {k: rebuild(v) for k, v in node.items()}
@@ -101,7 +102,7 @@ class Tree(NamedTuple):
                 arr = as_float_array(plain(value), where)
                 if arr.shape != node.shape:
                     raise ValueError(f"{where}: expected shape {node.shape}, got {arr.shape}")
-                out[node.offset : node.offset + arr.size] = arr.ravel()
+                out[node.offset : node.offset + node.size] = arr.ravel()
                 dtypes.append(arr.dtype)
             elif isinstance(node, dict):
                 if not isinstance(value, Mapping):
@@ -144,7 +145,7 @@ def flatten(params, argument: str = "params") -> tuple[Tree, np.ndarray]:
         arr = as_float_array(plain(value), subscript(argument, path))
         if arr.size == 0:
             raise ValueError(f"{subscript(argument, path)}: expected at least one entry, got shape {arr.shape}")
-        leaf = Leaf(path, arr.shape, arr.dtype, offset)
+        leaf = Leaf(path, arr.shape, arr.dtype, offset, arr.size)
         leaves.append(leaf)
         chunks.append(arr.astype(np.float64).ravel())
         offset += arr.size
