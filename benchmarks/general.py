@@ -307,7 +307,9 @@ def markdown(table: list[dict], names=TOOLS, *, where: str = "") -> str:
         "non-negative u, v, atol 1e-5·sum(u)·sum(v), rtol 1e-3; jax: one normal direction, tolerance 1e-5): "
         "one entry ×1.01 among 241 moves it by well under 1 %.",
         "- gradcheck.check calls f once per perturbed point; `vectorized=True` hands it the stack of "
-        "points instead (same evaluations, fewer Python calls).",
+        "points instead (the same evaluations, fewer Python calls; with `per_sample=True` entries at "
+        "kinks take a few more). Every gradcheck column checks every entry, as torch slow does; torch "
+        "fast and jax check one direction.",
     ]
     return "\n".join(L) + "\n"
 
