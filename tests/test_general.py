@@ -140,7 +140,9 @@ def test_mlp_wrong_entry_raises_with_the_summary_naming_it():
 def test_mlp_missing_one_over_n_fails_everywhere():
     r = check(mlp, MLP, mlp_grad(MLP, n=1))
     assert r.n_failed == r.n_entries and r.max_rel_error == pytest.approx(N - 1, rel=1e-6)
-    assert len(str(r).splitlines()) == 1 + 5  # the head line and the five worst entries
+    lines = str(r).splitlines()
+    assert len(lines) == 1 + 5 + 1  # the head line, the five worst entries, how many more
+    assert lines[-1] == f"  … and {r.n_entries - 5} more failing entries (n_worst=5)"
 
 
 def test_vectorized_f_gives_the_same_verdicts_and_counts():

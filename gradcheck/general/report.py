@@ -64,8 +64,11 @@ class GradientReport(NamedTuple):
         head += f", {self.n_kinks} at kinks)" if self.n_kinks else ")"
         if any(not np.isfinite(e.numeric) for e in self.worst):
             head += f"; {self.message}"
-        shown = [e for e in self.worst if not e.passed] or list(self.worst[:1])
-        return "\n".join([head] + [f"  {e.line()}" for e in shown])
+        failing = [e for e in self.worst if not e.passed]
+        lines = [head] + [f"  {e.line()}" for e in failing or self.worst[:1]]
+        if self.n_failed > len(failing):
+            lines.append(f"  … and {self.n_failed - len(failing)} more failing entries (n_worst={len(self.worst)})")
+        return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary
