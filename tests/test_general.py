@@ -190,7 +190,8 @@ def test_nested_dicts_and_lists_are_named_by_path():
     assert r.n_failed == 1 and r.worst[0].name == "layers[1].b[0]"
     g = _layers_grad(LAYERS)
     g["layers"][0]["W"][3, 1] *= 1.01
-    assert check(_layers_loss, LAYERS, g).worst[0].name == "layers[0].W[3, 1]"
+    r = check(_layers_loss, LAYERS, g)
+    assert r.n_failed == 1 and r.worst[0].name == "layers[0].W[3, 1]"
 
 
 def test_a_top_level_list_of_arrays_and_a_bare_array():
@@ -201,13 +202,15 @@ def test_a_top_level_list_of_arrays_and_a_bare_array():
     assert check(loss, as_list, grad).passed
     g = grad(as_list)
     g[0][1, 2] *= 1.01
-    assert check(loss, as_list, g).worst[0].name == "[0][1, 2]"
+    r = check(loss, as_list, g)
+    assert r.n_failed == 1 and r.worst[0].name == "[0][1, 2]"
     w = LOGISTIC["w"]
     bare = lambda v: logistic({"w": v, "b": 0.3})
     g = logistic_grad({"w": w, "b": 0.3})["w"]
     assert check(bare, w, g).passed
     g[1] *= 1.01
-    assert check(bare, list(w), list(g)).worst[0].name == "p[1]"  # plain lists are arrays
+    r = check(bare, list(w), list(g))  # plain lists are arrays
+    assert r.n_failed == 1 and r.worst[0].name == "p[1]"
 
 
 def test_flatten_and_build_round_trip_keep_the_structure():
