@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import cases  # noqa: E402
+import general  # noqa: E402
 import numpy as np  # noqa: E402
 import tools  # noqa: E402
 from throughput import throughput  # noqa: E402
@@ -304,11 +305,13 @@ def main(argv=None) -> int:
     report["detection"] = det
     say("== grading throughput")
     report["throughput"] = throughput(args.submissions or (20 if args.quick else 100), (1, 2), say)
+    say("== the general API beside torch and jax")
+    report["general"] = general.rows(say, repeats=1 if args.quick else 3)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(report, indent=1, default=str))
     png = plots.save(out, "bench", report)  # time against parameter count; None without matplotlib
-    md = markdown(report, picture=png)
+    md = markdown(report, picture=png) + general.markdown(report["general"])
     (out / "bench.md").write_text(md)
     print(md)
     print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}")

@@ -1,6 +1,6 @@
 """The package's architecture, as tests: the folder tree is the data flow.
 
-model → oracles → checking → largescale → mistakes → diagnosis → grading → reports → cli.
+model → oracles → checking → largescale → general → mistakes → diagnosis → grading → reports → deploy → cli.
 Imports point one way along that flow (a module may import its own layer or an
 earlier one), there is no import cycle, no module imports another's private name,
 and no module grows past 400 lines (the standalone sandbox child aside).
@@ -15,7 +15,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gradcheck"
-LAYERS = ("model", "oracles", "checking", "largescale", "mistakes", "diagnosis", "grading", "reports", "deploy", "cli")
+LAYERS = (
+    "model",
+    "oracles",
+    "checking",
+    "largescale",
+    "general",
+    "mistakes",
+    "diagnosis",
+    "grading",
+    "reports",
+    "deploy",
+    "cli",
+)
 TOP = {"pytest_plugin": len(LAYERS), "__main__": len(LAYERS)}  # entry points sit after the CLI
 STANDALONE = {"gradcheck.grading.sandbox.child"}  # runs inside the sandbox, imports nothing of gradcheck
 MAX_LINES = 400

@@ -38,7 +38,7 @@ UNDERFLOW = float(np.finfo(np.float64).tiny / np.finfo(np.float64).eps)
 class Comparison(NamedTuple):
     passed: bool
     max_abs_error: float
-    max_rel_error: float  # max_i |a_i − r_i| / max(s_i, floor·max s), over entries the scale resolves
+    max_rel_error: float  # max_i |a_i − r_i| / max(s_i, floor·max s), over entries the scale resolves or that fail
     max_excess: float  # max_i |a_i − r_i| / tolerance_i: ≤ 1 passes
     norm_rel_error: float  # ‖a − r‖₂ / ‖r‖₂ (0 when both vanish)
     worst: str  # the worst entry, named in the spec's terms
@@ -122,10 +122,11 @@ def compare(
     atol = UNDERFLOW
     tol = allowance(s, e, rtol=rtol, floor=floor, safety=safety)
     bad = diff > tol
-    # relative error is reported where the scale, not the oracle's error bar, sets the tolerance
+    # relative error is reported where the scale, not the oracle's error bar, sets the tolerance,
+    # and for every failing entry (its error exceeds the whole allowance; reporting only: tol unchanged)
     resolvable = rtol * denom >= safety * e + atol
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(resolvable & (diff > 0), diff / denom, 0.0)
+        rel = np.where((resolvable | bad) & (diff > 0) & (denom > 0), diff / denom, 0.0)
         excess = np.where(diff == 0, 0.0, diff / tol)
     worst = int(np.argmax(excess)) if r.size else 0
     order = np.flatnonzero(bad)[np.argsort(-excess[bad], kind="stable")][:10]

@@ -249,14 +249,19 @@ class _BlackBox:
 
     def term(self, t, i, s):
         t, i, s = self._rows(t, i, s)
-        out, tf, jf, sf = np.empty(t.size), t.ravel(), i.ravel(), s.ravel()
+        tf, jf, sf = t.ravel(), i.ravel(), s.ravel()
+        # one evaluation per distinct point p0 + t e_i: every sample's term comes from the same row
+        key = np.stack([jf.astype(np.int64), np.ascontiguousarray(tf, dtype=np.float64).view(np.int64)], axis=1)
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        uj, ut, out = jf[first], tf[first], np.empty(t.size)
         chunk = rows_per_chunk(self.f, self.p0.size, self.budget)
-        for a in range(0, t.size, chunk):
-            rows = np.repeat(self.p0[None, :], min(chunk, t.size - a), axis=0)
-            rows[np.arange(rows.shape[0]), jf[a : a + chunk]] += tf[a : a + chunk]
+        for a in range(0, first.size, chunk):
+            rows = np.repeat(self.p0[None, :], min(chunk, first.size - a), axis=0)
+            rows[np.arange(rows.shape[0]), uj[a : a + chunk]] += ut[a : a + chunk]
             terms = np.asarray(self.f(rows), dtype=np.float64).reshape(rows.shape[0], -1)
-            out[a : a + chunk] = terms[np.arange(rows.shape[0]), sf[a : a + chunk]]
-        self.calls += t.size
+            mine = np.flatnonzero((inverse.ravel() >= a) & (inverse.ravel() < a + rows.shape[0]))
+            out[mine] = terms[inverse.ravel()[mine] - a, sf[mine]]
+        self.calls += first.size
         return out.reshape(t.shape)
 
 
