@@ -195,7 +195,7 @@ def test_session_boxes_run_as_distinct_uids(public_venv, tmp_path, monkeypatch):
 
 
 def test_an_unsafe_session_forces_one_job_and_says_so(monkeypatch):
-    monkeypatch.setattr(sandbox, "session_uids_available", lambda: False)
+    monkeypatch.setattr(sandbox, "session_uids_available", lambda *a, **k: False)
     monkeypatch.setattr(sandbox, "namespaces_available", lambda python=None: (False, "test"))
     monkeypatch.setattr(sandbox, "ALLOW_ROOT_SESSION", True)
     paths = [CORRECT / "sigmoid.py", CORRECT / "course_relu.py"]

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-RESULTS_CAP, TOTAL_CAP = 4 << 20, 512 << 20
+RESULTS_CAP, ARRAYS_CAP = 4 << 20, 64 << 20  # the same numbers as child.py's
 MAX_KEYS, TEXT_CAP = 64, 8000
-SETUP_FAILED = 97
+SETUP_FAILED, NO_ROOM = 97, 96  # child.py's exit statuses
 MEMORY_WORDS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 
 
@@ -113,6 +113,8 @@ def _exit_text(run: dict, signum) -> str:
 
 def _no_results(run: dict, signum) -> tuple[str, str]:
     text, stderr = _exit_text(run, signum), run["stderr"]
+    if run["returncode"] == NO_ROOM and "gradcheck-sandbox: no room for the results" in stderr:
+        return "crashed", "the submission filled its disk quota: no room left for its results"
     if run["returncode"] == SETUP_FAILED and "gradcheck-sandbox: setup failed" in stderr:
         return "crashed", "sandbox setup failed: " + stderr.strip()[-500:]
     if signum == signal.SIGXCPU or (signum == signal.SIGKILL and "CPU" in stderr):
@@ -130,11 +132,11 @@ def _read(dirfd: int, name: str, cap: int) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise Invalid(f"{name} is not a regular file")
-        if info.st_size > cap:
-            raise Invalid(f"{name} is larger than {cap} bytes")
+        if info.st_size > cap:  # checked before anything is read
+            raise Invalid(f"{name} is over the {cap >> 20} MB limit on a submission's results")
         data = os.read(fd, cap + 1)
         if len(data) > cap:
-            raise Invalid(f"{name} is larger than {cap} bytes")
+            raise Invalid(f"{name} is over the {cap >> 20} MB limit on a submission's results")
         return data
     finally:
         os.close(fd)
@@ -243,7 +245,7 @@ def _parse_call(entry: dict, blob):
 
 def _load_blob(dirfd: int) -> np.ndarray:
     try:
-        data = _read(dirfd, "arrays.npy", TOTAL_CAP)
+        data = _read(dirfd, "arrays.npy", ARRAYS_CAP)
     except OSError as exc:
         raise Invalid(f"arrays.npy: {exc.strerror}") from None
     if not data.startswith(b"\x93NUMPY"):

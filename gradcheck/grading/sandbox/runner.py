@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from gradcheck.grading.sandbox import protocol, zygote
+from gradcheck.grading.sandbox import hiding, protocol, zygote
 from gradcheck.grading.sandbox.protocol import Call, Loop, Ref, Var
 from gradcheck.grading.sandbox.results import CallResult, SandboxResult, classify
 
@@ -38,11 +38,19 @@ __all__ = [
     "SandboxUnavailable",
     "run_submission",
     "namespaces_available",
+    "seccomp_available",
+    "session_uids_available",
+    "concurrency_note",
 ]
 
 NOBODY = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
-FSIZE, NOFILE, NPROC = 64 << 20, 64, 64
+DISK_MB = 64  # the box's tmpfs; its out/ is a second tmpfs sized for the largest results accepted
+FSIZE, NOFILE, NPROC = 80 << 20, 64, 64
+# Session mode as root: box k of those running at once runs as SESSION_UID_BASE + k (no account has it).
+SESSION_UID_BASE, SESSION_SLOTS = 0x7E000000, 256
+# The seccomp filter (child.install_seccomp) where a libseccomp binding is importable; False: off.
+SECCOMP = True
 CHILD = Path(__file__).with_name("child.py")
 GRADCHECK_DIR = str(Path(__file__).resolve().parents[1])
 # Without namespaces, a root parent that cannot hand the child to `nobody` would run it as
@@ -50,13 +58,24 @@ GRADCHECK_DIR = str(Path(__file__).resolve().parents[1])
 ALLOW_ROOT_SESSION = False
 # Namespaces mode forks runs from a zygote that has numpy loaded (zygote.py); False: exec each run.
 USE_ZYGOTE = True
-_INFO_CODE = """import importlib.util, json, os, sys, sysconfig, numpy
+_INFO_CODE = """import importlib.util, json, os, site, sys, sysconfig, numpy
 spec = importlib.util.find_spec("gradcheck")
 paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
          os.path.dirname(sys.executable), os.path.dirname(os.path.dirname(numpy.__file__))]
 paths += [sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
 where = list(spec.submodule_search_locations or []) if spec else []
-print(json.dumps({"executable": sys.executable, "paths": paths, "gradcheck": where}))"""
+seccomp = None
+for name in ("pyseccomp", "seccomp"):
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    if found is not None and found.origin:
+        seccomp = [name, found.origin]
+        break
+sites = list(sys.path) + site.getsitepackages() + [site.getusersitepackages()]
+print(json.dumps({"executable": sys.executable, "paths": paths, "gradcheck": where, "seccomp": seccomp,
+                  "sites": sites}))"""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -87,23 +106,53 @@ def _paths(raw: dict) -> dict:
         if path != "/" and not under(path, system) and not under(path, expose):
             expose.append(path)
     hide = {os.path.realpath(p) for p in raw["gradcheck"]} | {GRADCHECK_DIR}
+    hide |= hiding.grader_files(raw["sites"], system + expose)
     return {
         "executable": raw["executable"],
         "expose": expose,
-        "hide": sorted(p for p in hide if under(p, expose)),
+        "hide": sorted(p for p in hide if under(p, system + expose)),
         "nobody_ok": _reachable(expose),
+        "seccomp": raw["seccomp"],
     }
 
 
 def _reachable(paths: list[str]) -> bool:
-    """Can uid nobody enter every directory leading to `paths` (for the session mode)?"""
+    """Can any other uid enter every directory leading to `paths` (for the session mode)?"""
     for path in paths:
         parts = Path(path).parts
         for i in range(1, len(parts) + 1):
             st = os.stat(os.path.join(*parts[:i]))
-            if not st.st_mode & stat.S_IXOTH and st.st_uid != NOBODY:
+            if not st.st_mode & stat.S_IXOTH:
                 return False
     return True
+
+
+def seccomp_available(python: str = sys.executable) -> tuple[bool, str]:
+    """Is the seccomp filter on for runs of `python`?  (False, why) when it is off."""
+    if not SECCOMP:
+        return False, "disabled (runner.SECCOMP is False)"
+    if _interpreter(python)["seccomp"] is None:
+        return False, "no libseccomp binding importable (pip install pyseccomp, or Debian's python3-seccomp)"
+    return True, ""
+
+
+def session_uids_available(python: str = sys.executable) -> bool:
+    """Can the session fallback give every concurrent box its own uid (root, and an interpreter
+    and temporary directory that other uids can reach)?"""
+    return os.geteuid() == 0 and _interpreter(python)["nobody_ok"] and _reachable([tempfile.gettempdir()])
+
+
+def concurrency_note(isolation: str = "auto", python: str = sys.executable) -> str | None:
+    """Why boxes must run one at a time in this mode (then grade_many forces --jobs 1), or None."""
+    mode = isolation
+    if mode == "auto":
+        mode = "namespaces" if namespaces_available(python)[0] else "session"
+    if mode == "session" and not session_uids_available(python):
+        return (
+            "--jobs 1 forced: the session fallback cannot give each concurrent box its own uid here "
+            "(that needs root and an interpreter other uids can run), so boxes run one at a time"
+        )
+    return None
 
 
 def namespaces_available(python: str = sys.executable) -> tuple[bool, str]:
@@ -138,6 +187,9 @@ def run_submission(
         note = "" if ok else f"namespaces unavailable ({why}); "
     if mode == "session":
         note += _session_note(info)
+    on, why = seccomp_available(python)
+    if not on:
+        note += f"seccomp off: {why}; "
     result = _run(source, calls, mode, info, _limits(timeout, memory_mb), timeout, output_cap)
     result.message = note + result.message if note else result.message
     return result
@@ -150,10 +202,10 @@ def _session_note(info: dict) -> str:
         raise SandboxUnavailable(
             "namespaces unavailable and uid nobody cannot reach the interpreter: refusing to run untrusted code as root"
         )
-    who = "uid nobody" if root and nobody_ok else "a capability-less root" if root else "the grader's own uid"
+    who = "a uid of its own" if root and nobody_ok else "a capability-less root" if root else "the grader's own uid"
     return (
-        "isolation weaker: no namespaces (network, filesystem and processes are shared; "
-        f"only a new session, rlimits and {who}); "
+        "isolation weaker: no namespaces (network, filesystem and processes are shared, the grader's "
+        f"files are readable, no disk quota; only a new session, rlimits, seccomp and {who}); "
     )
 
 
@@ -169,7 +221,9 @@ def _limits(timeout: float, memory_mb: int) -> dict:
 
 
 # ---------------------------------------------------------------- the directory
-def _prepare(top: Path, source: bytes, calls, drop: bool) -> Path:
+def _prepare(top: Path, source: bytes, calls, uid: int | None) -> Path:
+    """The host box; in session mode it is the run's own directory, owned by its uid (namespaces
+    mode copies it into a tmpfs and only pid 1 writes the results back)."""
     box = top / "box"
     for d in (box, box / "in", box / "out"):
         d.mkdir(mode=0o755)
@@ -178,14 +232,45 @@ def _prepare(top: Path, source: bytes, calls, drop: bool) -> Path:
     shutil.copyfile(CHILD, box / "child.py")
     protocol.encode(calls, box)
     os.chmod(top, 0o711)
-    if drop:
+    if uid is not None:
         for d in (box, box / "out"):
-            os.chown(d, NOBODY, NOBODY)
+            os.chown(d, uid, uid)
         os.chmod(box, 0o700)
     return box
 
 
-def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: str):
+_SLOTS: set[int] = set()
+_SLOTS_LOCK = threading.Lock()
+_SERIAL = threading.Lock()  # session runs without a uid of their own: one at a time
+
+
+def _session_uid() -> int:
+    """A uid no account and no other running box has (released by _release_uid)."""
+    with _SLOTS_LOCK:
+        for k in range(SESSION_SLOTS):
+            uid = SESSION_UID_BASE + k
+            if k not in _SLOTS and not _has_account(uid):
+                _SLOTS.add(k)
+                return uid
+    raise SandboxUnavailable(f"no free session uid among {SESSION_SLOTS} from {SESSION_UID_BASE}")
+
+
+def _release_uid(uid: int) -> None:
+    with _SLOTS_LOCK:
+        _SLOTS.discard(uid - SESSION_UID_BASE)
+
+
+def _has_account(uid: int) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwuid(uid)
+        return True
+    except KeyError:
+        return False
+
+
+def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: str, uid: int | None = None):
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(box),
@@ -197,8 +282,6 @@ def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: st
         "MKL_NUM_THREADS": "1",
         "GRADCHECK_SANDBOX": token,
     }
-    root = os.geteuid() == 0
-    drop = root and (mode == "namespaces" or (info["nobody_ok"] and _reachable([str(top.parent)])))
     exe = info["executable"]
     return {
         "box": str(box),
@@ -208,8 +291,10 @@ def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: st
         "hide": info["hide"],
         "limits": limits,
         "env": env,
-        "uid": NOBODY if drop else None,
-        "gid": NOBODY if drop else None,
+        "uid": uid,
+        "gid": uid,
+        "disk_mb": DISK_MB,
+        "seccomp": info["seccomp"] if seccomp_available(exe)[0] else None,
         "argv": [exe, "-s", "-P", str(box / "child.py"), "run", str(box)],
     }
 
@@ -351,11 +436,20 @@ def _execute_forked(cfg: dict, timeout: float, cap: int) -> dict:
 
 
 def _run(source, calls, mode, info, limits, timeout, cap) -> SandboxResult:
+    root = os.geteuid() == 0
+    uid, serial = None, None
+    if mode == "namespaces" and root:
+        uid = NOBODY
+    elif mode == "session" and root and info["nobody_ok"] and _reachable([tempfile.gettempdir()]):
+        uid = _session_uid()
+    elif mode == "session":
+        serial = _SERIAL
+        serial.acquire()
     top = Path(tempfile.mkdtemp(prefix="gradcheck-sandbox-"))
     try:
         token = os.urandom(12).hex()
-        cfg = _config(top / "box", top, mode, info, limits, token)
-        box = _prepare(top, source, calls, drop=cfg["uid"] is not None)
+        cfg = _config(top / "box", top, mode, info, limits, token, uid)
+        box = _prepare(top, source, calls, uid if mode == "session" else None)
         run = _execute(cfg, mode, timeout, cap)
         result = SandboxResult(
             status="crashed",
@@ -369,6 +463,10 @@ def _run(source, calls, mode, info, limits, timeout, cap) -> SandboxResult:
         return result
     finally:
         _remove(top)
+        if serial is not None:
+            serial.release()
+        elif mode == "session" and uid is not None:
+            _release_uid(uid)
 
 
 def _remove(top: Path) -> None:
