@@ -11,7 +11,12 @@ path, function = sys.argv[1], sys.argv[2]
 isolation = sys.argv[3] if len(sys.argv) > 3 else "auto"
 r = run_submission(path, [Call(function, {}, "p")], timeout=20.0, isolation=isolation)
 calls = {
-    cid: {"status": c.status, "message": c.message, "values": {k: v.tolist() for k, v in c.values.items() if v.size < 100}}
+    cid: {
+        "status": c.status,
+        "message": c.message,
+        "values": {k: v.tolist() for k, v in c.values.items() if v.size < 99},
+    }
     for cid, c in r.calls.items()
 }
-print(json.dumps({"status": r.status, "message": r.message, "isolation": r.isolation, "calls": calls, "stderr": r.stderr}))
+doc = {"status": r.status, "message": r.message, "isolation": r.isolation, "calls": calls, "stderr": r.stderr}
+print(json.dumps(doc))

@@ -22,8 +22,8 @@ from installs import as_user, install, public_dir, public_python, user
 
 from gradcheck.grading import Call, SandboxUnavailable, run_submission
 from gradcheck.grading.grade import grade_many, grade_submission
-from gradcheck.grading.sandbox import runner as sandbox
 from gradcheck.grading.sandbox import results as sandbox_results
+from gradcheck.grading.sandbox import runner as sandbox
 
 HERE = Path(__file__).resolve().parent
 SUBS = HERE / "submissions" / "hostile"
@@ -146,7 +146,7 @@ def test_an_oversized_arrays_file_is_refused_before_loading(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "results.json").write_text(
-        json.dumps({"calls": [{"id": "p", "status": "ok", "keys": ["x"], "shapes": [[3]], "kinds": ["a"], "offset": 0}]})
+        json.dumps({"calls": [{"id": "p", "status": "ok", "keys": ["x"], "shapes": [[3]], "kinds": ["a"]}]})
     )
     with open(out / "arrays.npy", "wb") as fh:
         fh.truncate(sandbox_results.ARRAYS_CAP + 1)  # sparse: never read
@@ -173,8 +173,9 @@ def test_session_boxes_run_as_distinct_uids(public_venv, tmp_path, monkeypatch):
 
     def one(i):
         try:
+            calls = [Call("probe", {}, "p")]
             out[i] = run_submission(
-                SUBS / "session_peer.py", [Call("probe", {}, "p")], timeout=20.0, isolation="session", python=public_venv
+                SUBS / "session_peer.py", calls, timeout=20.0, isolation="session", python=public_venv
             )
         except SandboxUnavailable as exc:
             out[i] = exc

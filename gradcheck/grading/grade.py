@@ -29,8 +29,8 @@ from gradcheck.grading.contract import Contract, load_contract
 from gradcheck.grading.plan import main_block, reference_block
 from gradcheck.grading.problems import make_problems, reference
 from gradcheck.grading.sandbox import runner as sandbox
+from gradcheck.grading.sandbox.budget import Budget
 from gradcheck.grading.sandbox.protocol import Prepared
-from gradcheck.grading.sandbox.results import SandboxResult
 from gradcheck.grading.sandbox.runner import SandboxUnavailable
 from gradcheck.model import activations
 from gradcheck.model.shapes import positive_int
@@ -236,24 +236,6 @@ def _plan(problems, contract, layout, pair, *, main: bool, probes=()) -> Prepare
         return _PLANS[key][1]
 
 
-class _Budget:
-    """One wall-clock budget for every run of a submission (the activation re-run and a layout
-    retry included): each run gets what is left of it; none starts once it is spent."""
-
-    def __init__(self, seconds: float):
-        self.seconds, self.end = seconds, time.monotonic() + seconds
-
-    def run(self, path, calls, **opts) -> SandboxResult:
-        left = self.end - time.monotonic()
-        spent = f"the wall-clock budget of {self.seconds:g} s for all runs of this submission"
-        if left < 0.05:
-            return SandboxResult("timeout", f"not run: {spent} was used up", opts.get("isolation", ""))
-        result = sandbox.run_submission(path, calls, timeout=left, **opts)
-        if result.status == "timeout":
-            result.message = f"{spent} ran out; {result.message}"
-        return result
-
-
 def _attempt(path, problems, contract, layout, pair, given, opts, probes=()):
     """Run the plan in ``layout``; detect the activation; re-run the reference block if needed."""
     budget = opts["budget"]
@@ -287,7 +269,7 @@ def grade_submission(
     """Grade one submission file; never raises for anything the submission does."""
     contract, given = load_contract(contract), parse_activation(activation)
     problems = make_problems(seed, hidden=given and given[0], output=given and given[1])
-    opts = dict(budget=_Budget(timeout), memory_mb=memory_mb, isolation=isolation)
+    opts = dict(budget=Budget(timeout), memory_mb=memory_mb, isolation=isolation)
     start = time.monotonic()
     layout = contract.layouts[0]
     ctx, runs, pair, source = _attempt(

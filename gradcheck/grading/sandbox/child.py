@@ -203,6 +203,13 @@ def _box_on_tmpfs(cfg, dst):
     return out
 
 
+def _refuse(host_out, why):
+    """Tell the parent why a result file was not copied (only pid 1 can write the host out/)."""
+    fd = os.open("refused.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644, dir_fd=host_out)
+    os.write(fd, why.encode()[:200] + b"\n")
+    os.close(fd)
+
+
 def _copy_out(box, host_out):
     """pid 1, after every process of the run is dead: results back to the host box, each file at
     most its cap + 1 bytes (the parent refuses anything over its cap)."""
@@ -213,10 +220,14 @@ def _copy_out(box, host_out):
     for name, cap in (("results.json", RESULTS_CAP), ("arrays.npy", ARRAYS_CAP)):
         try:
             src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=out)
-        except OSError:
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            _refuse(host_out, f"{name} unreadable: {exc.strerror}")
             continue
         try:
             if not stat.S_ISREG(os.fstat(src).st_mode):
+                _refuse(host_out, f"{name} is not a regular file")
                 continue
             dst = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=host_out)
             left = cap + 1

@@ -68,7 +68,8 @@ def grader_files(sites: list[str], roots: list[str]) -> set[str]:
             except OSError:
                 continue
             hits |= {os.path.realpath(os.path.join(sub, n)) for n in names if _is_grader(n)}
-            hits |= {os.path.realpath(os.path.join(sub, n)) for n in names if n.endswith(".pth") and _points_here(sub, n)}
+            pths = [n for n in names if n.endswith(".pth") and _points_here(sub, n)]
+            hits |= {os.path.realpath(os.path.join(sub, n)) for n in pths}
     return hits
 
 

@@ -149,6 +149,12 @@ def read_results(out_dir: str, calls):
     except OSError as exc:
         raise Invalid(f"output directory unusable: {exc.strerror}") from None
     try:
+        try:  # written only by the sandbox's pid 1, never by the submission
+            refused = _read(dirfd, "refused.txt", 4096).decode("utf-8", "replace").strip()
+        except FileNotFoundError:
+            refused = ""
+        if refused:
+            raise Invalid(refused.splitlines()[0])
         try:
             raw = _read(dirfd, "results.json", RESULTS_CAP)
         except FileNotFoundError:

@@ -13,18 +13,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import select
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
-from gradcheck.grading.sandbox import hiding, protocol, zygote
+from gradcheck.grading.sandbox import hiding, process, protocol
 from gradcheck.grading.sandbox.protocol import Call, Loop, Ref, Var
 from gradcheck.grading.sandbox.results import CallResult, SandboxResult, classify
 
@@ -299,142 +296,6 @@ def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: st
     }
 
 
-# ----------------------------------------------------------------- the process
-class _Drain(threading.Thread):
-    """Read a pipe continuously, keeping only the first `cap` bytes."""
-
-    def __init__(self, stream, cap: int):
-        super().__init__(daemon=True)
-        self.stream, self.cap, self.buf, self.total = stream, cap, bytearray(), 0
-        self.deadline: float | None = None
-        self.start()
-
-    def run(self):
-        poller, fd = select.poll(), self.stream.fileno()
-        poller.register(fd, select.POLLIN | select.POLLHUP)
-        while self.deadline is None or time.monotonic() < self.deadline:
-            if not poller.poll(50):
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            self.total += len(chunk)
-            self.buf += chunk[: max(0, self.cap - len(self.buf))]
-
-    def finish(self, grace: float) -> tuple[str, bool]:
-        self.deadline = time.monotonic() + grace
-        self.join()
-        self.stream.close()
-        return self.buf.decode("utf-8", "replace"), self.total > self.cap
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _sweep(markers: list[bytes], patience: float = 3.0) -> list[int]:
-    """SIGKILL every live process whose cmdline or environment carries a marker."""
-    end = time.monotonic() + patience
-    while True:
-        pids = [pid for pid in _pids() if _marked(pid, markers)]
-        if not pids or time.monotonic() > end:
-            return pids
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        time.sleep(0.02)
-
-
-def _pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
-
-
-def _marked(pid: int, markers: list[bytes]) -> bool:
-    for name in ("cmdline", "environ"):
-        try:
-            with open(f"/proc/{pid}/{name}", "rb") as fh:
-                data = fh.read(1 << 20)
-        except OSError:
-            continue
-        if any(m in data for m in markers):
-            return True
-    return False
-
-
-def _execute(cfg: dict, mode: str, timeout: float, cap: int) -> dict:
-    if mode == "namespaces" and USE_ZYGOTE:
-        try:
-            return _execute_forked(cfg, timeout, cap)
-        except zygote.ZygoteError:
-            pass  # the run never started: do it the slow way
-    word = "launch" if mode == "namespaces" else "session"
-    argv = [cfg["argv"][0], "-I", "-S", cfg["argv"][3], word, json.dumps(cfg)]
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        cwd=cfg["box"],
-        env=cfg["env"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    drains = [_Drain(proc.stdout, cap), _Drain(proc.stderr, cap)]
-    timed_out = False
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    finally:
-        _kill_group(proc.pid)
-        proc.wait()
-    wall = time.monotonic() - start
-    left = _sweep([cfg["box"].encode(), cfg["env"]["GRADCHECK_SANDBOX"].encode()])
-    (out, out_cut), (err, err_cut) = (d.finish(0.5) for d in drains)
-    return {
-        "timed_out": timed_out,
-        "returncode": proc.returncode,
-        "wall": wall,
-        "left": left,
-        "stdout": out,
-        "stderr": err,
-        "stdout_truncated": out_cut,
-        "stderr_truncated": err_cut,
-    }
-
-
-def _execute_forked(cfg: dict, timeout: float, cap: int) -> dict:
-    """As _execute, through this thread's zygote (no new interpreter, no numpy import)."""
-    pipes = [os.pipe(), os.pipe()]
-    drains = [_Drain(os.fdopen(r, "rb", buffering=0), cap) for r, _ in pipes]
-    try:
-        timed_out, code, wall = zygote.execute(cfg, timeout, pipes[0][1], pipes[1][1], _kill_group)
-    except zygote.ZygoteError:
-        for d in drains:
-            d.finish(0.0)
-        raise
-    finally:
-        for _, w in pipes:
-            os.close(w)
-    left = _sweep([cfg["box"].encode(), cfg["env"]["GRADCHECK_SANDBOX"].encode()])
-    (out, out_cut), (err, err_cut) = (d.finish(0.5) for d in drains)
-    return {
-        "timed_out": timed_out,
-        "returncode": code,
-        "wall": wall,
-        "left": left,
-        "stdout": out,
-        "stderr": err,
-        "stdout_truncated": out_cut,
-        "stderr_truncated": err_cut,
-    }
-
-
 def _run(source, calls, mode, info, limits, timeout, cap) -> SandboxResult:
     root = os.geteuid() == 0
     uid, serial = None, None
@@ -450,7 +311,7 @@ def _run(source, calls, mode, info, limits, timeout, cap) -> SandboxResult:
         token = os.urandom(12).hex()
         cfg = _config(top / "box", top, mode, info, limits, token, uid)
         box = _prepare(top, source, calls, uid if mode == "session" else None)
-        run = _execute(cfg, mode, timeout, cap)
+        run = process.execute(cfg, mode, timeout, cap, zygote_ok=USE_ZYGOTE)
         result = SandboxResult(
             status="crashed",
             message="",
