@@ -44,8 +44,17 @@ def _candidates():
 
 def _load():
     for pkg in _candidates():
-        if not os.path.isfile(os.path.join(pkg, "model", "formulas.py")):
+        try:
+            with open(os.path.join(pkg, "model", "formulas.py")) as fh:
+                fh.read(100)
+        except OSError:
             continue
+        print("FOUND", pkg)  # the reference is readable: that alone is the leak
+        import site
+
+        for d in list(sys.path) + [os.path.dirname(pkg)]:
+            if d.endswith("-packages"):
+                site.addsitedir(d)  # its .pth files: where the grader's own dependencies live
         sys.meta_path[:] = [f for f in sys.meta_path if "Blocker" not in type(f).__name__]
         sys.path.insert(0, os.path.dirname(pkg))
         for name in [m for m in sys.modules if m.split(".")[0] == "gradcheck"]:
@@ -55,7 +64,6 @@ def _load():
             formulas = importlib.import_module("gradcheck.model.formulas")
         except Exception:  # noqa: BLE001
             continue
-        print("FOUND", pkg)
         return network, formulas
     return None
 
