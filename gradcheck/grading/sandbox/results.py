@@ -9,7 +9,6 @@ shapes it claims.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -250,17 +249,32 @@ def _parse_call(entry: dict, blob):
 
 
 def _load_blob(dirfd: int) -> np.ndarray:
+    """The one float64 vector, its size checked against the cap and against its own header
+    before anything is read, then read straight into the array (one copy of the data)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        data = _read(dirfd, "arrays.npy", ARRAYS_CAP)
+        fd = os.open("arrays.npy", flags, dir_fd=dirfd)
     except OSError as exc:
         raise Invalid(f"arrays.npy: {exc.strerror}") from None
-    if not data.startswith(b"\x93NUMPY"):
-        raise Invalid("arrays.npy is not a .npy file")
-    try:
-        arr = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
-    except Exception as exc:
-        raise Invalid(f"arrays.npy: {type(exc).__name__}: {exc}"[:300]) from None
-    if type(arr) is not np.ndarray or arr.dtype != np.float64 or arr.ndim != 1:
-        raise Invalid(f"arrays.npy holds {arr.dtype} of shape {arr.shape}, not a float64 vector")
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Invalid("arrays.npy is not a regular file")
+        if info.st_size > ARRAYS_CAP:
+            raise Invalid(f"arrays.npy is over the {ARRAYS_CAP >> 20} MB limit on a submission's results")
+        try:
+            fmt = np.lib.format
+            version = fmt.read_magic(fh)
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _fortran, dtype = read_header(fh, max_header_size=4096)
+        except Exception as exc:
+            raise Invalid(f"arrays.npy is not a .npy file: {type(exc).__name__}: {exc}"[:300]) from None
+        if dtype != np.dtype("<f8") or len(shape) != 1:
+            raise Invalid(f"arrays.npy holds {dtype} of shape {shape}, not a float64 vector"[:300])
+        if fh.tell() + 8 * shape[0] != info.st_size:
+            raise Invalid("arrays.npy: its size does not match its header")
+        arr = np.fromfile(fh, dtype="<f8", count=shape[0])
+    if arr.size != shape[0]:
+        raise Invalid("arrays.npy is shorter than its header says")
     arr.flags.writeable = False
     return arr
