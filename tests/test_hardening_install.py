@@ -75,3 +75,59 @@ def test_a_grader_in_an_ordinary_users_venv_is_hidden():
         _check(_grade(run, python, top))
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+COURSE_HOSTILE = (  # course-contract hostile files (as in tests/test_grading.py) and this issue's probes
+    "infinite_loop",
+    "ignore_sigterm",
+    "exit_at_import",
+    "memory_bomb",
+    "print_flood",
+    "patch_allclose",
+    "lying_subclass",
+    "syntax_error",
+    "exit_in_call",
+    "tamper",
+    "grade_import",
+    "grade_planter",
+    "hunt_grader",
+    "caps_probe",
+    "syscalls",
+    "disk_filler",
+    "huge_result",
+)
+
+
+@pytest.mark.slow  # ~25 s; the run-level probes in test_hardening.py cover each finding as this user
+def test_an_ordinary_user_grades_every_hostile_file_beside_a_control():
+    """Unprivileged, from a non-editable install: each hostile file scores nothing, the control
+    full marks, and nothing appears outside the grader's own folders."""
+    if not ROOT:
+        pytest.skip("needs root to create the user and its venv")
+    base = public_python()
+    if base is None:
+        pytest.skip("no interpreter of this Python version that an ordinary user can run")
+    uid, gid = user()
+    top = public_dir("gradcheck-userbatch-")
+    try:
+        python = install(top / "venv", base)
+        subs = top / "subs"
+        subs.mkdir()
+        (top / "tmp").mkdir()
+        for name in COURSE_HOSTILE:
+            shutil.copy(HUNTER.parent / f"{name}.py", subs / f"{name}.py")
+        shutil.copy(CONTROL, subs / CONTROL.name)
+        subprocess.run(["chown", "-R", f"{uid}:{gid}", str(top)], check=True)
+        before = set(os.listdir(top))
+        argv = [str(python), "-m", "gradcheck", "grade", "--quiet", "--jobs", "2", "--timeout", "3"]
+        argv += ["--memory-mb", "256", "--format", "json", "--out", str(top / "reports"), str(subs)]
+        proc = as_user(["env", f"TMPDIR={top / 'tmp'}", *argv], cwd=str(top), timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        doc = json.loads((top / "reports" / "results.json").read_text())
+        by = {Path(s["path"]).stem: s for s in doc["submissions"]}
+        assert by[CONTROL.stem]["score"] == by[CONTROL.stem]["max_score"], by[CONTROL.stem]
+        assert {n: by[n]["score"] for n in COURSE_HOSTILE} == dict.fromkeys(COURSE_HOSTILE, 0.0)
+        assert set(os.listdir(top)) == before | {"reports"}
+        assert os.listdir(top / "tmp") == []
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
