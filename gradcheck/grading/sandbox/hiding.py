@@ -57,8 +57,10 @@ def site_dirs(roots: list[str], depth: int = DEPTH) -> list[str]:
 
 def grader_files(sites: list[str], roots: list[str]) -> set[str]:
     """Real paths of every gradcheck install entry in `sites` and in the site dirs under `roots`."""
+    real = sorted({os.path.realpath(r) for r in roots})
+    tops = [r for r in real if not any(r.startswith(o.rstrip("/") + "/") for o in real if o != r)]
     dirs = {os.path.realpath(p) for p in sites if p and os.path.isdir(p)}
-    dirs |= {os.path.realpath(p) for p in site_dirs(roots)}
+    dirs |= {os.path.realpath(p) for p in site_dirs(tops)}
     dirs |= {os.path.realpath(r) for r in roots if os.path.isdir(r)}
     hits: set[str] = set()
     for d in dirs:
