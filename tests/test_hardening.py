@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -214,3 +215,18 @@ def test_one_wall_clock_budget_for_all_runs_of_a_submission(tmp_path):
     r = grade_submission(path, timeout=timeout)  # guesses sigmoid: the tanh,identity re-run is needed
     assert r.wall_time < timeout + 2.0, (r.wall_time, r.message)
     assert "budget" in r.message, r.message
+
+
+@pytest.mark.skipif(not ROOT, reason="needs capabilities to keep")
+def test_the_child_refuses_to_run_if_a_capability_survives():
+    """drop_privileges checks /proc/self/status: with capset made a no-op (as if the kernel had
+    refused to clear the sets) a root process keeps CapEff and the child must refuse."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import child\n"
+        "child._libc.capset = lambda *a: 0\n"
+        "try:\n    child.drop_privileges(None, None)\nexcept OSError as exc:\n    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(Path(sandbox.__file__).parent)], capture_output=True, text=True
+    )
+    assert "refusing to run the submission: capabilities remain" in out.stdout, out.stderr
