@@ -23,6 +23,7 @@ from installs import as_user, install, public_dir, public_python, user
 
 from gradcheck.grading import Call, SandboxUnavailable, run_submission
 from gradcheck.grading.grade import grade_many, grade_submission
+from gradcheck.grading.sandbox import child as sandbox_child
 from gradcheck.grading.sandbox import results as sandbox_results
 from gradcheck.grading.sandbox import runner as sandbox
 
@@ -194,6 +195,26 @@ def test_session_boxes_run_as_distinct_uids(public_venv, tmp_path, monkeypatch):
         values.append({k: float(a) for k, a in r.calls["p"].values.items()})
     assert values[0]["uid"] != values[1]["uid"] and 0 not in (values[0]["uid"], values[1]["uid"])
     assert all(v["peers"] >= 1 and v["read"] == 0 and v["wrote"] == 0 for v in values), values
+
+
+def test_a_session_box_has_a_disk_quota_too(public_venv, monkeypatch):
+    parent = public_dir("gradcheck-boxes-")
+    monkeypatch.setattr("tempfile.tempdir", str(parent))
+    try:
+        r = run_submission(SUBS / "disk_filler.py", [Call("probe", {}, "p")], isolation="session", python=public_venv)
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+    assert r.status == "ok", r.message
+    assert 0 < float(r.calls["p"].values["written_mb"]) <= sandbox.DISK_MB + sandbox.RESULTS_MB
+    assert "no disk quota" not in r.message
+
+
+def test_the_results_tmpfs_fits_the_largest_results():
+    assert sandbox.RESULTS_MB == (sandbox_child.RESULTS_CAP + sandbox_child.ARRAYS_CAP >> 20) + 2
+    assert (sandbox_child.RESULTS_CAP, sandbox_child.ARRAYS_CAP) == (
+        sandbox_results.RESULTS_CAP,
+        sandbox_results.ARRAYS_CAP,
+    )
 
 
 def test_an_unsafe_session_forces_one_job_and_says_so(monkeypatch):

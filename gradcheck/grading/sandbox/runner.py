@@ -21,7 +21,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from gradcheck.grading.sandbox import hiding, process, protocol
+from gradcheck.grading.sandbox import hiding, process, protocol, quota
 from gradcheck.grading.sandbox.protocol import Call, Loop, Ref, Var
 from gradcheck.grading.sandbox.results import CallResult, SandboxResult, classify
 
@@ -43,6 +43,7 @@ __all__ = [
 NOBODY = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 DISK_MB = 64  # the box's tmpfs; its out/ is a second tmpfs sized for the largest results accepted
+RESULTS_MB = 70  # that second tmpfs (child.py: RESULTS_CAP + ARRAYS_CAP + 2 MB)
 FSIZE, NOFILE, NPROC = 80 << 20, 64, 64
 # Session mode as root: box k of those running at once runs as SESSION_UID_BASE + k (no account has it).
 SESSION_UID_BASE, SESSION_SLOTS = 0x7E000000, 256
@@ -202,7 +203,7 @@ def _session_note(info: dict) -> str:
     who = "a uid of its own" if root and nobody_ok else "a capability-less root" if root else "the grader's own uid"
     return (
         "isolation weaker: no namespaces (network, filesystem and processes are shared, the grader's "
-        f"files are readable, no disk quota; only a new session, rlimits, seccomp and {who}); "
+        f"files are readable; only a new session, rlimits, seccomp, a disk quota where root can mount and {who}); "
     )
 
 
@@ -222,7 +223,8 @@ def _prepare(top: Path, source: bytes, calls, uid: int | None) -> Path:
     """The host box; in session mode it is the run's own directory, owned by its uid (namespaces
     mode copies it into a tmpfs and only pid 1 writes the results back)."""
     box = top / "box"
-    for d in (box, box / "in", box / "out"):
+    box.mkdir(mode=0o755, exist_ok=True)  # a tmpfs already in session mode (quota.py)
+    for d in (box / "in", box / "out"):
         d.mkdir(mode=0o755)
     (top / "root").mkdir(mode=0o700)
     (box / "submission.py").write_bytes(source)
@@ -307,7 +309,10 @@ def _run(source, calls, mode, info, limits, timeout, cap) -> SandboxResult:
         serial = _SERIAL
         serial.acquire()
     top = Path(tempfile.mkdtemp(prefix="gradcheck-sandbox-"))
+    mounted = False
     try:
+        if mode == "session":
+            mounted = quota.mount_box(top / "box", DISK_MB + RESULTS_MB)
         token = os.urandom(12).hex()
         cfg = _config(top / "box", top, mode, info, limits, token, uid)
         box = _prepare(top, source, calls, uid if mode == "session" else None)
@@ -321,8 +326,12 @@ def _run(source, calls, mode, info, limits, timeout, cap) -> SandboxResult:
             **{k: run[k] for k in ("stdout", "stderr", "stdout_truncated", "stderr_truncated")},
         )
         classify(result, run, box, calls, mode, timeout)
+        if mode == "session" and not mounted:
+            result.message = "; ".join(m for m in (result.message, "no disk quota (cannot mount a tmpfs here)") if m)
         return result
     finally:
+        if mounted:
+            quota.unmount_box(top / "box")
         _remove(top)
         if serial is not None:
             serial.release()
