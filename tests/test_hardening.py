@@ -45,7 +45,7 @@ def user_env():
     uid, gid = user()
     top = public_dir("gradcheck-user-")
     python = install(top / "venv", base)
-    for name in ("caps_probe", "syscalls", "disk_filler", "huge_result"):
+    for name in ("caps_probe", "syscalls", "disk_filler", "huge_result", "session_peer"):
         shutil.copy(SUBS / f"{name}.py", top / f"{name}.py")
     shutil.copy(HERE / "hardening_driver.py", top / "driver.py")
     (top / "tmp").mkdir()
@@ -195,6 +195,21 @@ def test_session_boxes_run_as_distinct_uids(public_venv, tmp_path, monkeypatch):
         values.append({k: float(a) for k, a in r.calls["p"].values.items()})
     assert values[0]["uid"] != values[1]["uid"] and 0 not in (values[0]["uid"], values[1]["uid"])
     assert all(v["peers"] >= 1 and v["read"] == 0 and v["wrote"] == 0 for v in values), values
+
+
+def test_an_ordinary_users_session_boxes_run_one_at_a_time(user_env):
+    """Unprivileged, the session fallback has only the grader's own uid: boxes never overlap."""
+    if not ROOT:
+        pytest.skip("runs the driver as the test user")
+    python, top = user_env
+    argv = [str(python), str(top / "driver.py"), str(top / "session_peer.py"), "probe", "session", "2"]
+    out = as_user(["env", f"TMPDIR={top / 'tmp'}", *argv], cwd=str(top), timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    docs = json.loads(out.stdout)
+    for doc in docs:
+        assert doc["status"] == "ok", doc["message"]
+        v = doc["calls"]["p"]["values"]
+        assert (v["peers"], v["read"], v["wrote"]) == (0.0, 0.0, 0.0), v
 
 
 def test_a_session_box_has_a_disk_quota_too(public_venv, monkeypatch):

@@ -10,7 +10,7 @@ def probe():
     box = os.path.dirname(os.path.abspath(__file__))
     parent = os.path.dirname(os.path.dirname(box))
     peers = []
-    end = time.monotonic() + 4.0
+    end = time.monotonic() + 2.5
     while not peers and time.monotonic() < end:
         peers = [p for p in glob.glob(os.path.join(parent, "*", "box")) if p != box]
         time.sleep(0.05)
