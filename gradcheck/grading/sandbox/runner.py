@@ -56,24 +56,24 @@ GRADCHECK_DIR = str(Path(__file__).resolve().parents[1])
 ALLOW_ROOT_SESSION = False
 # Namespaces mode forks runs from a zygote that has numpy loaded (zygote.py); False: exec each run.
 USE_ZYGOTE = True
-_INFO_CODE = """import importlib.util, json, os, site, sys, sysconfig, numpy
+_INFO_CODE = """import importlib, importlib.util, json, os, site, sys, sysconfig, numpy
 spec = importlib.util.find_spec("gradcheck")
 paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
          os.path.dirname(sys.executable), os.path.dirname(os.path.dirname(numpy.__file__))]
 paths += [sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
 where = list(spec.submodule_search_locations or []) if spec else []
-seccomp = None
+seccomp, why = None, []
 for name in ("pyseccomp", "seccomp"):
     try:
-        found = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        found = None
-    if found is not None and found.origin:
-        seccomp = [name, found.origin]
+        module = importlib.import_module(name)
+        module.SyscallFilter(module.ALLOW)
+        seccomp = [name, module.__file__]
         break
+    except Exception as exc:
+        why.append(f"{name}: {type(exc).__name__}: {exc}"[:150])
 sites = list(sys.path) + site.getsitepackages() + [site.getusersitepackages()]
 print(json.dumps({"executable": sys.executable, "paths": paths, "gradcheck": where, "seccomp": seccomp,
-                  "sites": sites}))"""
+                  "seccomp_why": "; ".join(why), "sites": sites}))"""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -111,6 +111,7 @@ def _paths(raw: dict) -> dict:
         "hide": sorted(p for p in hide if under(p, system + expose)),
         "nobody_ok": _reachable(expose),
         "seccomp": raw["seccomp"],
+        "seccomp_why": raw.get("seccomp_why", ""),
     }
 
 
@@ -129,8 +130,12 @@ def seccomp_available(python: str = sys.executable) -> tuple[bool, str]:
     """Is the seccomp filter on for runs of `python`?  (False, why) when it is off."""
     if not SECCOMP:
         return False, "disabled (runner.SECCOMP is False)"
-    if _interpreter(python)["seccomp"] is None:
-        return False, "no libseccomp binding importable (pip install pyseccomp, or Debian's python3-seccomp)"
+    info = _interpreter(python)
+    if info["seccomp"] is None:
+        return (
+            False,
+            f"no usable libseccomp binding (pip install pyseccomp, or Debian's python3-seccomp): {info['seccomp_why']}",
+        )
     return True, ""
 
 
