@@ -13,6 +13,7 @@ grader unprivileged; `as_user(argv)` runs a command as that user with setpriv.
 
 from __future__ import annotations
 
+import atexit
 import os
 import pwd
 import shutil
@@ -30,6 +31,7 @@ _WHEEL: list[Path] = []
 def wheel() -> Path:
     if not _WHEEL:
         tmp = Path(tempfile.mkdtemp(prefix="gradcheck-wheel-"))
+        atexit.register(shutil.rmtree, tmp, True)
         src = tmp / "src"
         src.mkdir()
         shutil.copytree(REPO / "gradcheck", src / "gradcheck", ignore=shutil.ignore_patterns("__pycache__"))

@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 SUBS = HERE / "submissions" / "hostile"
 CORRECT = HERE / "submissions" / "correct"
 ROOT = os.geteuid() == 0
-MODES = ["root", "user"] if ROOT else ["user"]
+MODES = ["root", "root-exec", "user"] if ROOT else ["user", "user-exec"]  # -exec: no zygote, one exec per run
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,16 @@ def user_env():
     shutil.rmtree(top, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def exec_path(request, monkeypatch):
+    mode = request.node.callspec.params.get("mode", "") if hasattr(request.node, "callspec") else ""
+    if mode.endswith("-exec"):
+        monkeypatch.setattr(sandbox, "USE_ZYGOTE", False)
+
+
 def probe(mode: str, name: str, user_env, function: str = "probe"):
     """(status, message, call status, call message, values) of one probe call."""
-    if mode == "root" or not ROOT:
+    if mode.startswith("root") or not ROOT:
         r = run_submission(SUBS / f"{name}.py", [Call(function, {}, "p")], timeout=20.0)
         c = r.calls.get("p")
         values = {k: v.tolist() for k, v in c.values.items() if v.size < 100} if c else {}
