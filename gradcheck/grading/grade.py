@@ -30,8 +30,10 @@ from gradcheck.grading.entries import EntryErrors, entry_errors
 from gradcheck.grading.files import collect_paths
 from gradcheck.grading.plan import main_block, reference_block
 from gradcheck.grading.problems import make_problems, reference
+from gradcheck.grading.sandbox import runner as sandbox
+from gradcheck.grading.sandbox.budget import Budget
 from gradcheck.grading.sandbox.protocol import Prepared
-from gradcheck.grading.sandbox.runner import SandboxUnavailable, run_submission
+from gradcheck.grading.sandbox.runner import SandboxUnavailable
 from gradcheck.model import activations
 from gradcheck.model.shapes import positive_int
 
@@ -239,7 +241,9 @@ def _plan(problems, contract, layout, pair, *, main: bool, probes=()) -> Prepare
 
 def _attempt(path, problems, contract, layout, pair, given, opts, probes=()):
     """Run the plan in ``layout``; detect the activation; re-run the reference block if needed."""
-    runs = [run_submission(path, _plan(problems, contract, layout, pair, main=True, probes=probes), **opts)]
+    budget = opts["budget"]
+    opts = {k: v for k, v in opts.items() if k != "budget"}
+    runs = [budget.run(path, _plan(problems, contract, layout, pair, main=True, probes=probes), **opts)]
     ctx = _context(problems, reference(problems, *pair), contract, layout, runs[0])
     source = "given" if given else "assumed"
     if not given and runs[0].calls:
@@ -248,7 +252,7 @@ def _attempt(path, problems, contract, layout, pair, given, opts, probes=()):
             source = "detected"
             if (hidden, output) != pair:
                 pair = (hidden, output)
-                runs.append(run_submission(path, _plan(problems, contract, layout, pair, main=False), **opts))
+                runs.append(budget.run(path, _plan(problems, contract, layout, pair, main=False), **opts))
                 ctx.calls.update(runs[-1].calls)
                 ctx = ctx._replace(ref=reference(problems, *pair))
     return ctx, runs, pair, source
@@ -284,7 +288,7 @@ def _grade(path, script, *, contract, seed, activation, timeout, memory_mb, isol
     """Grade the Python file ``script``, reported under the submission's ``path``."""
     given = parse_activation(activation)
     problems = make_problems(seed, hidden=given and given[0], output=given and given[1])
-    opts = dict(timeout=timeout, memory_mb=memory_mb, isolation=isolation)
+    opts = dict(budget=Budget(timeout), memory_mb=memory_mb, isolation=isolation)
     start = time.monotonic()
     layout = contract.layouts[0]
     ctx, runs, pair, source = _attempt(
@@ -343,9 +347,13 @@ def _grade(path, script, *, contract, seed, activation, timeout, memory_mb, isol
 def grade_many(
     paths, *, jobs: int = 1, progress: Callable[[int, int, SubmissionResult], None] | None = None, **options
 ) -> list[SubmissionResult]:
-    """Grade every file (in parallel with ``jobs`` threads, each waiting on its own child)."""
+    """Grade every file (in parallel with ``jobs`` threads, each waiting on its own child).
+    Where concurrent boxes cannot be kept apart (the session fallback without a uid per box)
+    ``jobs`` is forced to 1 and every result says so."""
     files = collect_paths(paths)
     positive_int(jobs, "jobs")
+    forced = sandbox.concurrency_note(options.get("isolation", "auto")) if jobs > 1 else None
+    jobs = 1 if forced else jobs
     given = parse_activation(options.get("activation"))
     problems = make_problems(options.get("seed", 0), hidden=given and given[0], output=given and given[1])
     reference(problems, *(given or DEFAULT_PAIR))  # warm the caches once
@@ -371,6 +379,8 @@ def grade_many(
                 "assumed",
                 load_contract(options.get("contract")),
             )
+        if forced:
+            result = result._replace(notes=(*result.notes, forced))
         with lock:
             if result.activation_source == "detected":
                 seen[tuple(result.activation.split(","))] += 1

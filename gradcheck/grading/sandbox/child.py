@@ -16,15 +16,34 @@ parent, which validates it.
 """
 
 import ctypes
+import errno
 import json
 import os
 import re
 import resource
+import signal
+import stat
 import sys
 import traceback
 
 SETUP_FAILED = 97
 MSG_CAP, TB_CAP, MAX_KEYS = 2000, 4000, 64
+RESULTS_CAP, ARRAYS_CAP = 4 << 20, 64 << 20  # the files the parent accepts (results.py has the same numbers)
+NO_ROOM = 96  # the run could not write its results: the submission filled its disk quota
+CAP_FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, CAPABILITY_VERSION_3 = 47, 4, 0x20080522
+# Denied with EPERM by the seccomp filter (clone/clone3 handled apart: no new namespaces).
+DENY = (
+    "ptrace", "mount", "umount", "umount2", "pivot_root", "chroot", "unshare", "setns", "keyctl", "add_key",
+    "request_key", "bpf", "perf_event_open", "kexec_load", "kexec_file_load", "init_module", "finit_module",
+    "delete_module", "process_vm_readv", "process_vm_writev", "userfaultfd", "open_by_handle_at", "fsopen",
+    "fsmount", "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr", "reboot", "swapon", "swapoff",
+    "syslog", "acct", "quotactl", "iopl", "ioperm", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "lookup_dcookie", "personality", "name_to_handle_at", "io_uring_setup", "io_uring_enter", "io_uring_register",
+)  # fmt: skip
+CLONE_NEW = (0x20000, 0x2000000, 0x4000000, 0x8000000, 0x10000000, 0x20000000, 0x40000000, 0x80)  # ns, cgroup, uts,
+# ipc, user, pid, net, time
+_SECCOMP = []  # the libseccomp binding, loaded (by file path) before the sandbox is entered
 CLONE = {"ns": 0x20000, "uts": 0x4000000, "ipc": 0x8000000, "user": 0x10000000, "pid": 0x20000000, "net": 0x40000000}
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
@@ -69,14 +88,57 @@ def set_limits(limits):
 
 
 def drop_privileges(uid, gid):
+    """No capability survives: bounding and ambient sets emptied, then (after setuid, or as the
+    namespace's root when no second uid is mapped) the effective, permitted and inheritable
+    sets cleared with capset, so nothing depends on an exec; checked in /proc/self/status."""
     for cap in range(64):  # empty the bounding set: exec can never regain a capability
         if _libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0:
             break
+    _libc.prctl(PR_CAP_AMBIENT, ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0)
     if uid is not None:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
+    header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # two {effective, permitted, inheritable}: all empty
+    _check(_libc.capset(header, data), "capset")
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    # The bounding set matters only to a uid 0 (exec as root would get it back); an ordinary uid
+    # cannot empty it (no CAP_SETPCAP) and, with no_new_privs, cannot gain from it.
+    fields = CAP_FIELDS if os.getuid() == 0 or os.geteuid() == 0 else tuple(f for f in CAP_FIELDS if f != "CapBnd")
+    with open("/proc/self/status") as fh:
+        left = [line.split()[0] for line in fh if line.split(":")[0] in fields and int(line.split()[1], 16)]
+    if left:
+        raise OSError(f"refusing to run the submission: capabilities remain after dropping them ({' '.join(left)})")
+
+
+def load_seccomp(spec):
+    """Import the libseccomp binding (pyseccomp or Debian's seccomp) from its file: the
+    launch stage runs with -I -S, and the sandbox may not see it."""
+    if spec and not _SECCOMP:
+        import importlib.util
+
+        name, origin = spec
+        mod_spec = importlib.util.spec_from_file_location(name, origin)
+        module = importlib.util.module_from_spec(mod_spec)
+        mod_spec.loader.exec_module(module)
+        _SECCOMP.append(module)
+
+
+def install_seccomp():
+    """Deny DENY (EPERM), clone with any CLONE_NEW* flag (EPERM), clone3 (ENOSYS: libc falls
+    back to clone); everything else allowed; other architectures killed (libseccomp's default)."""
+    sc = _SECCOMP[0]
+    f = sc.SyscallFilter(sc.ALLOW)
+    for name in DENY:
+        try:
+            f.add_rule(sc.ERRNO(errno.EPERM), name)
+        except (ValueError, OSError, RuntimeError):  # not a system call on this architecture
+            pass
+    for flag in CLONE_NEW:
+        f.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+    f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    f.load()
 
 
 def _bind(src, dst, flags=0):
@@ -97,10 +159,12 @@ def _populate_root(root, cfg):
             _bind(top, root + top)
     for path in cfg["expose"]:
         _bind(path, root + path)
-    for path in cfg["hide"]:
-        if os.path.isdir(root + path):
-            _mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k")
-    _bind(cfg["box"], root + cfg["box"])
+    for path in cfg["hide"]:  # the grader's package dirs, dist-info, editable finders: empty
+        if os.path.isdir(root + path) and not os.path.islink(root + path):
+            _mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k,mode=555")
+        elif os.path.isfile(root + path) and not os.path.islink(root + path):
+            _mount("/dev/null", root + path, None, MS_BIND)
+    host_out = _box_on_tmpfs(cfg, root + cfg["box"])
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     for dev in DEVICES:
@@ -112,6 +176,72 @@ def _populate_root(root, cfg):
         ("stderr", "/proc/self/fd/2"),
     ):
         os.symlink(target, root + "/dev/" + name)
+    return host_out
+
+
+BOX_FILES = ("submission.py", "child.py", "calls.json", "in/arrays.npy")
+
+
+def _box_on_tmpfs(cfg, dst):
+    """The box becomes a size-limited tmpfs (the disk quota) holding a copy of the inputs; its
+    out/ is copied back to the host box by pid 1 after the run.  Returns an fd of host out/."""
+    host = os.open(cfg["box"], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    os.makedirs(dst)
+    _mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, f"size={cfg['disk_mb']}m,nr_inodes=8192,mode=755")
+    os.mkdir(dst + "/in")
+    for name in BOX_FILES:
+        src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=host)
+        with os.fdopen(src, "rb") as fin, open(os.path.join(dst, name), "wb") as fout:
+            while chunk := fin.read(1 << 20):
+                fout.write(chunk)
+    os.mkdir(dst + "/out")  # a tmpfs of its own, just big enough for the largest results accepted
+    out_mb = (RESULTS_CAP + ARRAYS_CAP >> 20) + 2
+    _mount("tmpfs", dst + "/out", "tmpfs", MS_NOSUID | MS_NODEV, f"size={out_mb}m,nr_inodes=64,mode=755")
+    if cfg["uid"] is not None:
+        for path in (dst, dst + "/out"):
+            os.chown(path, cfg["uid"], cfg["gid"])
+        os.chmod(dst, 0o700)
+    out = os.open("out", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=host)
+    os.close(host)
+    return out
+
+
+def _refuse(host_out, why):
+    """Tell the parent why a result file was not copied (only pid 1 can write the host out/)."""
+    fd = os.open("refused.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644, dir_fd=host_out)
+    os.write(fd, why.encode()[:200] + b"\n")
+    os.close(fd)
+
+
+def _copy_out(box, host_out):
+    """pid 1, after every process of the run is dead: results back to the host box, each file at
+    most its cap + 1 bytes (the parent refuses anything over its cap)."""
+    try:
+        out = os.open(os.path.join(box, "out"), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    for name, cap in (("results.json", RESULTS_CAP), ("arrays.npy", ARRAYS_CAP)):
+        try:
+            src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=out)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            _refuse(host_out, f"{name} unreadable: {exc.strerror}")
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(src).st_mode):
+                _refuse(host_out, f"{name} is not a regular file")
+                continue
+            dst = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=host_out)
+            left = cap + 1
+            try:
+                while left > 0 and (chunk := os.read(src, min(left, 1 << 20))):
+                    os.write(dst, chunk)
+                    left -= len(chunk)
+            finally:
+                os.close(dst)
+        finally:
+            os.close(src)
 
 
 def _unescape(field):
@@ -119,13 +249,13 @@ def _unescape(field):
 
 
 def _make_read_only(keep):
-    """Remount every mount read-only except `keep` (locked flags are preserved)."""
+    """Remount every mount read-only except those in `keep` (locked flags are preserved)."""
     with open("/proc/self/mountinfo") as fh:
         lines = fh.read().splitlines()
     for line in lines:
         fields = line.split()
         target, opts = _unescape(fields[4]), fields[5].split(",")
-        if target == keep:
+        if target in keep:
             continue
         flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
         flags |= (MS_NODEV if "nodev" in opts else 0) | (MS_NOEXEC if "noexec" in opts else 0)
@@ -136,7 +266,7 @@ def _enter_new_root(cfg):
     root = cfg["newroot"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=4m")
-    _populate_root(root, cfg)
+    host_out = _populate_root(root, cfg)
     os.mkdir(root + "/.old")
     number = SYS_PIVOT_ROOT.get(os.uname().machine)
     if number is None:
@@ -145,20 +275,50 @@ def _enter_new_root(cfg):
     os.chdir("/")
     _check(_libc.umount2(b"/.old", 2), "umount old root")  # MNT_DETACH
     os.rmdir("/.old")
-    _make_read_only(cfg["box"])
+    _make_read_only((cfg["box"], cfg["box"] + "/out"))
+    return host_out
 
 
 def _jail_and_exec(cfg):
-    """Runs as pid 1 of the new namespaces, as the namespace's root."""
+    """Runs as pid 1 of the new namespaces, as the namespace's root: builds the root, forks the
+    run (which drops every privilege), and once it and every process it left are dead copies
+    its results out of the box's tmpfs.  Student code never runs in this process."""
     try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # pid 1 gets only signals it handles: none
         os.setgid(0)
         os.setuid(0)
-        _enter_new_root(cfg)
-        _exec_stage(cfg)
+        _prctl(4, 0)  # PR_SET_DUMPABLE 0: no /proc/1/mem, no ptrace of pid 1
+        host_out = _enter_new_root(cfg)
+        pid = os.fork()
+        if pid == 0:
+            os.close(host_out)
+            _run_stage_child(cfg)
+        _, status = os.waitpid(pid, 0)
+        try:
+            os.kill(-1, signal.SIGKILL)  # every other process of this pid namespace
+        except OSError:
+            pass
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+        _copy_out(cfg["box"], host_out)
+        code = os.waitstatus_to_exitcode(status)
+        os._exit(code if code >= 0 else 128 - code)
     except BaseException as exc:
         sys.stderr.write(f"gradcheck-sandbox: setup failed: {exc!r}\n")
         sys.stderr.flush()
         os._exit(SETUP_FAILED)
+
+
+def _run_stage_child(cfg):
+    try:
+        _exec_stage(cfg)
+    except BaseException as exc:
+        sys.stderr.write(f"gradcheck-sandbox: setup failed: {exc!r}\n")
+        sys.stderr.flush()
+    os._exit(SETUP_FAILED)
 
 
 def _exec_stage(cfg):
@@ -166,6 +326,9 @@ def _exec_stage(cfg):
     set_limits(cfg["limits"])
     drop_privileges(cfg["uid"], cfg["gid"])
     _prctl(PR_SET_PDEATHSIG, 9)  # after setuid, which clears it
+    if cfg.get("seccomp"):
+        load_seccomp(cfg["seccomp"])
+        install_seccomp()
     if cfg.get("in_process"):  # forked from the zygote: numpy is loaded, skip the exec
         os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # what exec's CLOEXEC would do
         os.environ.clear()
@@ -420,16 +583,34 @@ def run(box):
             try:
                 entry, out = _run_call(np, module, call, inputs, refs)
                 entry["offset"] = size
-                arrays += out
-                size += sum(a.size for a in out)
+                added = sum(a.size for a in out)
+                if (size + added) * 8 + 4096 > ARRAYS_CAP:
+                    entry = _too_large((size + added) * 8)
+                else:
+                    arrays += out
+                    size += added
             except BaseException as exc:
                 entry = _describe(exc)
                 exhausted = isinstance(exc, MemoryError)
         results["calls"].append(dict(entry, id=call["id"]))
     if os.getpid() != runner:
         os._exit(0)
-    _write_arrays(np, box, arrays)
-    _write_results(box, results)
+    try:
+        _write_arrays(np, box, arrays)
+        _write_results(box, results)
+    except OSError as exc:
+        sys.stderr.write(f"gradcheck-sandbox: no room for the results: {exc!r}\n")
+        sys.stderr.flush()
+        os._exit(NO_ROOM)
+
+
+def _too_large(nbytes):
+    return {
+        "status": "error",
+        "error_type": "ResultTooLarge",
+        "message": f"the results come to {nbytes / (1 << 20):.0f} MB: over the {ARRAYS_CAP >> 20} MB limit "
+        "on what a submission may return (this call's result was dropped)",
+    }
 
 
 def _write_arrays(np, box, arrays):
@@ -461,6 +642,8 @@ def zygote(fd):
     import numpy  # noqa: F401 - the point of the zygote
 
     _prctl(PR_SET_PDEATHSIG, 9)
+    if len(sys.argv) > 3:
+        load_seccomp(json.loads(sys.argv[3]))
     ctl = socket.socket(fileno=fd)
     while True:
         try:
@@ -513,9 +696,11 @@ def main(argv):
         return zygote(int(arg))
     cfg = json.loads(arg)
     if mode == "launch":
+        load_seccomp(cfg.get("seccomp"))
         return launch(cfg)
     if mode == "session":
         try:
+            load_seccomp(cfg.get("seccomp"))
             _exec_stage(cfg)
         except OSError as exc:
             sys.stderr.write(f"gradcheck-sandbox: setup failed: {exc!r}\n")

@@ -8,7 +8,9 @@ import select
 import threading
 import time
 
-__all__ = ["Drain", "Quota"]
+__all__ = ["OUTPUT_QUOTA", "Drain", "Quota"]
+
+OUTPUT_QUOTA = 16 << 20  # bytes of stdout + stderr a run may print before it is killed (64 KiB are kept)
 
 
 class Quota:

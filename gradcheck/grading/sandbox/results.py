@@ -9,7 +9,6 @@ shapes it claims.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -19,9 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-RESULTS_CAP, TOTAL_CAP = 4 << 20, 512 << 20
+RESULTS_CAP, ARRAYS_CAP = 4 << 20, 64 << 20  # the same numbers as child.py's
 MAX_KEYS, TEXT_CAP = 64, 8000
-SETUP_FAILED = 97
+SETUP_FAILED, NO_ROOM = 97, 96  # child.py's exit statuses
 MEMORY_WORDS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 
 
@@ -116,6 +115,8 @@ def _exit_text(run: dict, signum) -> str:
 
 def _no_results(run: dict, signum) -> tuple[str, str]:
     text, stderr = _exit_text(run, signum), run["stderr"]
+    if run["returncode"] == NO_ROOM and "gradcheck-sandbox: no room for the results" in stderr:
+        return "crashed", "the submission filled its disk quota: no room left for its results"
     if run["returncode"] == SETUP_FAILED and "gradcheck-sandbox: setup failed" in stderr:
         return "crashed", "sandbox setup failed: " + stderr.strip()[-500:]
     if signum == signal.SIGXCPU or (signum == signal.SIGKILL and "CPU" in stderr):
@@ -133,11 +134,11 @@ def _read(dirfd: int, name: str, cap: int) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise Invalid(f"{name} is not a regular file")
-        if info.st_size > cap:
-            raise Invalid(f"{name} is larger than {cap} bytes")
+        if info.st_size > cap:  # checked before anything is read
+            raise Invalid(f"{name} is over the {cap >> 20} MB limit on a submission's results")
         data = os.read(fd, cap + 1)
         if len(data) > cap:
-            raise Invalid(f"{name} is larger than {cap} bytes")
+            raise Invalid(f"{name} is over the {cap >> 20} MB limit on a submission's results")
         return data
     finally:
         os.close(fd)
@@ -150,6 +151,12 @@ def read_results(out_dir: str, calls):
     except OSError as exc:
         raise Invalid(f"output directory unusable: {exc.strerror}") from None
     try:
+        try:  # written only by the sandbox's pid 1, never by the submission
+            refused = _read(dirfd, "refused.txt", 4096).decode("utf-8", "replace").strip()
+        except FileNotFoundError:
+            refused = ""
+        if refused:
+            raise Invalid(refused.splitlines()[0])
         try:
             raw = _read(dirfd, "results.json", RESULTS_CAP)
         except FileNotFoundError:
@@ -245,17 +252,32 @@ def _parse_call(entry: dict, blob):
 
 
 def _load_blob(dirfd: int) -> np.ndarray:
+    """The one float64 vector, its size checked against the cap and against its own header
+    before anything is read, then read straight into the array (one copy of the data)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        data = _read(dirfd, "arrays.npy", TOTAL_CAP)
+        fd = os.open("arrays.npy", flags, dir_fd=dirfd)
     except OSError as exc:
         raise Invalid(f"arrays.npy: {exc.strerror}") from None
-    if not data.startswith(b"\x93NUMPY"):
-        raise Invalid("arrays.npy is not a .npy file")
-    try:
-        arr = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
-    except Exception as exc:
-        raise Invalid(f"arrays.npy: {type(exc).__name__}: {exc}"[:300]) from None
-    if type(arr) is not np.ndarray or arr.dtype != np.float64 or arr.ndim != 1:
-        raise Invalid(f"arrays.npy holds {arr.dtype} of shape {arr.shape}, not a float64 vector")
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Invalid("arrays.npy is not a regular file")
+        if info.st_size > ARRAYS_CAP:
+            raise Invalid(f"arrays.npy is over the {ARRAYS_CAP >> 20} MB limit on a submission's results")
+        try:
+            fmt = np.lib.format
+            version = fmt.read_magic(fh)
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _fortran, dtype = read_header(fh, max_header_size=4096)
+        except Exception as exc:
+            raise Invalid(f"arrays.npy is not a .npy file: {type(exc).__name__}: {exc}"[:300]) from None
+        if dtype != np.dtype("<f8") or len(shape) != 1:
+            raise Invalid(f"arrays.npy holds {dtype} of shape {shape}, not a float64 vector"[:300])
+        if fh.tell() + 8 * shape[0] != info.st_size:
+            raise Invalid("arrays.npy: its size does not match its header")
+        arr = np.fromfile(fh, dtype="<f8", count=shape[0])
+    if arr.size != shape[0]:
+        raise Invalid("arrays.npy is shorter than its header says")
     arr.flags.writeable = False
     return arr

@@ -14,17 +14,14 @@ import json
 import math
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
-from gradcheck.grading.sandbox import protocol, zygote
-from gradcheck.grading.sandbox.pipes import Drain, Quota
+from gradcheck.grading.sandbox import hiding, process, protocol, quota
 from gradcheck.grading.sandbox.protocol import Call, Loop, Ref, Var
 from gradcheck.grading.sandbox.results import CallResult, SandboxResult, classify
 
@@ -38,11 +35,20 @@ __all__ = [
     "SandboxUnavailable",
     "run_submission",
     "namespaces_available",
+    "seccomp_available",
+    "session_uids_available",
+    "concurrency_note",
 ]
 
 NOBODY = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
-FSIZE, NOFILE, NPROC = 64 << 20, 64, 64
+DISK_MB = 64  # the box's tmpfs; its out/ is a second tmpfs sized for the largest results accepted
+RESULTS_MB = 70  # that second tmpfs (child.py: RESULTS_CAP + ARRAYS_CAP + 2 MB)
+FSIZE, NOFILE, NPROC = 80 << 20, 64, 64
+# Session mode as root: box k of those running at once runs as SESSION_UID_BASE + k (no account has it).
+SESSION_UID_BASE, SESSION_SLOTS = 0x7E000000, 256
+# The seccomp filter (child.install_seccomp) where a libseccomp binding is importable; False: off.
+SECCOMP = True
 CHILD = Path(__file__).with_name("child.py")
 GRADCHECK_DIR = str(Path(__file__).resolve().parents[2])  # the gradcheck package itself
 # Without namespaces, a root parent that cannot hand the child to `nobody` would run it as
@@ -50,14 +56,24 @@ GRADCHECK_DIR = str(Path(__file__).resolve().parents[2])  # the gradcheck packag
 ALLOW_ROOT_SESSION = False
 # Namespaces mode forks runs from a zygote that has numpy loaded (zygote.py); False: exec each run.
 USE_ZYGOTE = True
-OUTPUT_QUOTA = 16 << 20  # bytes of stdout + stderr a run may print before it is killed (64 KiB are kept)
-_INFO_CODE = """import importlib.util, json, os, sys, sysconfig, numpy
+_INFO_CODE = """import importlib, importlib.util, json, os, site, sys, sysconfig, numpy
 spec = importlib.util.find_spec("gradcheck")
 paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
          os.path.dirname(sys.executable), os.path.dirname(os.path.dirname(numpy.__file__))]
 paths += [sysconfig.get_path(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
 where = list(spec.submodule_search_locations or []) if spec else []
-print(json.dumps({"executable": sys.executable, "paths": paths, "gradcheck": where}))"""
+seccomp, why = None, []
+for name in ("pyseccomp", "seccomp"):
+    try:
+        module = importlib.import_module(name)
+        module.SyscallFilter(module.ALLOW)
+        seccomp = [name, module.__file__]
+        break
+    except Exception as exc:
+        why.append(f"{name}: {type(exc).__name__}: {exc}"[:150])
+sites = list(sys.path) + site.getsitepackages() + [site.getusersitepackages()]
+print(json.dumps({"executable": sys.executable, "paths": paths, "gradcheck": where, "seccomp": seccomp,
+                  "seccomp_why": "; ".join(why), "sites": sites}))"""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -88,23 +104,58 @@ def _paths(raw: dict) -> dict:
         if path != "/" and not under(path, system) and not under(path, expose):
             expose.append(path)
     hide = {os.path.realpath(p) for p in raw["gradcheck"]} | {GRADCHECK_DIR}
+    hide |= hiding.grader_files(raw["sites"], system + expose)
     return {
         "executable": raw["executable"],
         "expose": expose,
-        "hide": sorted(p for p in hide if under(p, expose)),
+        "hide": sorted(p for p in hide if under(p, system + expose)),
         "nobody_ok": _reachable(expose),
+        "seccomp": raw["seccomp"],
+        "seccomp_why": raw.get("seccomp_why", ""),
     }
 
 
 def _reachable(paths: list[str]) -> bool:
-    """Can uid nobody enter every directory leading to `paths` (for the session mode)?"""
+    """Can any other uid enter every directory leading to `paths` (for the session mode)?"""
     for path in paths:
         parts = Path(path).parts
         for i in range(1, len(parts) + 1):
             st = os.stat(os.path.join(*parts[:i]))
-            if not st.st_mode & stat.S_IXOTH and st.st_uid != NOBODY:
+            if not st.st_mode & stat.S_IXOTH:
                 return False
     return True
+
+
+def seccomp_available(python: str = sys.executable) -> tuple[bool, str]:
+    """Is the seccomp filter on for runs of `python`?  (False, why) when it is off."""
+    if not SECCOMP:
+        return False, "disabled (runner.SECCOMP is False)"
+    info = _interpreter(python)
+    if info["seccomp"] is None:
+        return (
+            False,
+            f"no usable libseccomp binding (pip install pyseccomp, or Debian's python3-seccomp): {info['seccomp_why']}",
+        )
+    return True, ""
+
+
+def session_uids_available(python: str = sys.executable) -> bool:
+    """Can the session fallback give every concurrent box its own uid (root, and an interpreter
+    and temporary directory that other uids can reach)?"""
+    return os.geteuid() == 0 and _interpreter(python)["nobody_ok"] and _reachable([tempfile.gettempdir()])
+
+
+def concurrency_note(isolation: str = "auto", python: str = sys.executable) -> str | None:
+    """Why boxes must run one at a time in this mode (then grade_many forces --jobs 1), or None."""
+    mode = isolation
+    if mode == "auto":
+        mode = "namespaces" if namespaces_available(python)[0] else "session"
+    if mode == "session" and not session_uids_available(python):
+        return (
+            "--jobs 1 forced: the session fallback cannot give each concurrent box its own uid here "
+            "(that needs root and an interpreter other uids can run), so boxes run one at a time"
+        )
+    return None
 
 
 def namespaces_available(python: str = sys.executable) -> tuple[bool, str]:
@@ -139,6 +190,9 @@ def run_submission(
         note = "" if ok else f"namespaces unavailable ({why}); "
     if mode == "session":
         note += _session_note(info)
+    on, why = seccomp_available(python)
+    if not on:
+        note += f"seccomp off: {why}; "
     result = _run(source, calls, mode, info, _limits(timeout, memory_mb), timeout, output_cap)
     result.message = note + result.message if note else result.message
     return result
@@ -151,10 +205,10 @@ def _session_note(info: dict) -> str:
         raise SandboxUnavailable(
             "namespaces unavailable and uid nobody cannot reach the interpreter: refusing to run untrusted code as root"
         )
-    who = "uid nobody" if root and nobody_ok else "a capability-less root" if root else "the grader's own uid"
+    who = "a uid of its own" if root and nobody_ok else "a capability-less root" if root else "the grader's own uid"
     return (
-        "isolation weaker: no namespaces (network, filesystem and processes are shared; "
-        f"only a new session, rlimits and {who}); "
+        "isolation weaker: no namespaces (network, filesystem and processes are shared, the grader's "
+        f"files are readable; only a new session, rlimits, seccomp, a disk quota where root can mount and {who}); "
     )
 
 
@@ -170,23 +224,57 @@ def _limits(timeout: float, memory_mb: int) -> dict:
 
 
 # ---------------------------------------------------------------- the directory
-def _prepare(top: Path, source: bytes, calls, drop: bool) -> Path:
+def _prepare(top: Path, source: bytes, calls, uid: int | None) -> Path:
+    """The host box; in session mode it is the run's own directory, owned by its uid (namespaces
+    mode copies it into a tmpfs and only pid 1 writes the results back)."""
     box = top / "box"
-    for d in (box, box / "in", box / "out"):
+    box.mkdir(mode=0o755, exist_ok=True)  # a tmpfs already in session mode (quota.py)
+    for d in (box / "in", box / "out"):
         d.mkdir(mode=0o755)
     (top / "root").mkdir(mode=0o700)
     (box / "submission.py").write_bytes(source)
     shutil.copyfile(CHILD, box / "child.py")
     protocol.encode(calls, box)
     os.chmod(top, 0o711)
-    if drop:
+    if uid is not None:
         for d in (box, box / "out"):
-            os.chown(d, NOBODY, NOBODY)
+            os.chown(d, uid, uid)
         os.chmod(box, 0o700)
     return box
 
 
-def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: str):
+_SLOTS: set[int] = set()
+_SLOTS_LOCK = threading.Lock()
+_SERIAL = threading.Lock()  # session runs without a uid of their own: one at a time
+
+
+def _session_uid() -> int:
+    """A uid no account and no other running box has (released by _release_uid)."""
+    with _SLOTS_LOCK:
+        for k in range(SESSION_SLOTS):
+            uid = SESSION_UID_BASE + k
+            if k not in _SLOTS and not _has_account(uid):
+                _SLOTS.add(k)
+                return uid
+    raise SandboxUnavailable(f"no free session uid among {SESSION_SLOTS} from {SESSION_UID_BASE}")
+
+
+def _release_uid(uid: int) -> None:
+    with _SLOTS_LOCK:
+        _SLOTS.discard(uid - SESSION_UID_BASE)
+
+
+def _has_account(uid: int) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwuid(uid)
+        return True
+    except KeyError:
+        return False
+
+
+def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: str, uid: int | None = None):
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(box),
@@ -198,8 +286,6 @@ def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: st
         "MKL_NUM_THREADS": "1",
         "GRADCHECK_SANDBOX": token,
     }
-    root = os.geteuid() == 0
-    drop = root and (mode == "namespaces" or (info["nobody_ok"] and _reachable([str(top.parent)])))
     exe = info["executable"]
     return {
         "box": str(box),
@@ -209,141 +295,33 @@ def _config(box: Path, top: Path, mode: str, info: dict, limits: dict, token: st
         "hide": info["hide"],
         "limits": limits,
         "env": env,
-        "uid": NOBODY if drop else None,
-        "gid": NOBODY if drop else None,
+        "uid": uid,
+        "gid": uid,
+        "disk_mb": DISK_MB,
+        "seccomp": info["seccomp"] if seccomp_available(exe)[0] else None,
         "argv": [exe, "-s", "-P", str(box / "child.py"), "run", str(box)],
     }
 
 
-# ----------------------------------------------------------------- the process
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _sweep(markers: list[bytes], patience: float = 3.0) -> list[int]:
-    """SIGKILL every live process whose cmdline or environment carries a marker."""
-    end = time.monotonic() + patience
-    while True:
-        pids = [pid for pid in _pids() if _marked(pid, markers)]
-        if not pids or time.monotonic() > end:
-            return pids
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        time.sleep(0.02)
-
-
-def _pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
-
-
-def _marked(pid: int, markers: list[bytes]) -> bool:
-    for name in ("cmdline", "environ"):
-        try:
-            with open(f"/proc/{pid}/{name}", "rb") as fh:
-                data = fh.read(1 << 20)
-        except OSError:
-            continue
-        if any(m in data for m in markers):
-            return True
-    return False
-
-
-def _execute(cfg: dict, mode: str, timeout: float, cap: int) -> dict:
-    if mode == "namespaces" and USE_ZYGOTE:
-        try:
-            return _execute_forked(cfg, timeout, cap)
-        except zygote.ZygoteError:
-            pass  # the run never started: do it the slow way
-    word = "launch" if mode == "namespaces" else "session"
-    argv = [cfg["argv"][0], "-I", "-S", cfg["argv"][3], word, json.dumps(cfg)]
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        cwd=cfg["box"],
-        env=cfg["env"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    quota = Quota(OUTPUT_QUOTA)
-    quota.kill = lambda: _kill_group(proc.pid)
-    drains = [Drain(proc.stdout, cap, quota), Drain(proc.stderr, cap, quota)]
-    timed_out = False
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    finally:
-        _kill_group(proc.pid)
-        proc.wait()
-    wall = time.monotonic() - start
-    left = _sweep([cfg["box"].encode(), cfg["env"]["GRADCHECK_SANDBOX"].encode()])
-    (out, out_cut), (err, err_cut) = (d.finish(0.5) for d in drains)
-    return {
-        "timed_out": timed_out,
-        "output_exceeded": quota.exceeded,
-        "output_limit": quota.limit,
-        "returncode": proc.returncode,
-        "wall": wall,
-        "left": left,
-        "stdout": out,
-        "stderr": err,
-        "stdout_truncated": out_cut,
-        "stderr_truncated": err_cut,
-    }
-
-
-def _execute_forked(cfg: dict, timeout: float, cap: int) -> dict:
-    """As _execute, through this thread's zygote (no new interpreter, no numpy import)."""
-    pipes = [os.pipe(), os.pipe()]
-    quota = Quota(OUTPUT_QUOTA)
-    drains = [Drain(os.fdopen(r, "rb", buffering=0), cap, quota) for r, _ in pipes]
-
-    def started(pid: int) -> None:
-        with quota.lock:
-            quota.kill = lambda: _kill_group(pid)
-            if quota.exceeded:
-                quota.kill()
-
-    try:
-        timed_out, code, wall = zygote.execute(cfg, timeout, pipes[0][1], pipes[1][1], _kill_group, started)
-    except zygote.ZygoteError:
-        for d in drains:
-            d.finish(0.0)
-        raise
-    finally:
-        for _, w in pipes:
-            os.close(w)
-    left = _sweep([cfg["box"].encode(), cfg["env"]["GRADCHECK_SANDBOX"].encode()])
-    (out, out_cut), (err, err_cut) = (d.finish(0.5) for d in drains)
-    return {
-        "timed_out": timed_out,
-        "output_exceeded": quota.exceeded,
-        "output_limit": quota.limit,
-        "returncode": code,
-        "wall": wall,
-        "left": left,
-        "stdout": out,
-        "stderr": err,
-        "stdout_truncated": out_cut,
-        "stderr_truncated": err_cut,
-    }
-
-
 def _run(source, calls, mode, info, limits, timeout, cap) -> SandboxResult:
+    root = os.geteuid() == 0
+    uid, serial = None, None
+    if mode == "namespaces" and root:
+        uid = NOBODY
+    elif mode == "session" and root and info["nobody_ok"] and _reachable([tempfile.gettempdir()]):
+        uid = _session_uid()
+    elif mode == "session":
+        serial = _SERIAL
+        serial.acquire()
     top = Path(tempfile.mkdtemp(prefix="gradcheck-sandbox-"))
+    mounted = False
     try:
+        if mode == "session":
+            mounted = quota.mount_box(top / "box", DISK_MB + RESULTS_MB)
         token = os.urandom(12).hex()
-        cfg = _config(top / "box", top, mode, info, limits, token)
-        box = _prepare(top, source, calls, drop=cfg["uid"] is not None)
-        run = _execute(cfg, mode, timeout, cap)
+        cfg = _config(top / "box", top, mode, info, limits, token, uid)
+        box = _prepare(top, source, calls, uid if mode == "session" else None)
+        run = process.execute(cfg, mode, timeout, cap, zygote_ok=USE_ZYGOTE)
         result = SandboxResult(
             status="crashed",
             message="",
@@ -353,9 +331,17 @@ def _run(source, calls, mode, info, limits, timeout, cap) -> SandboxResult:
             **{k: run[k] for k in ("stdout", "stderr", "stdout_truncated", "stderr_truncated")},
         )
         classify(result, run, box, calls, mode, timeout)
+        if mode == "session" and not mounted:
+            result.message = "; ".join(m for m in (result.message, "no disk quota (cannot mount a tmpfs here)") if m)
         return result
     finally:
+        if mounted:
+            quota.unmount_box(top / "box")
         _remove(top)
+        if serial is not None:
+            serial.release()
+        elif mode == "session" and uid is not None:
+            _release_uid(uid)
 
 
 def _remove(top: Path) -> None:

@@ -35,11 +35,11 @@ class ZygoteError(RuntimeError):
 
 
 class _Zygote:
-    def __init__(self, python: str, env: dict):
+    def __init__(self, python: str, env: dict, seccomp):
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
-                [python, "-s", "-P", str(CHILD), "zygote", str(theirs.fileno())],
+                [python, "-s", "-P", str(CHILD), "zygote", str(theirs.fileno()), json.dumps(seccomp)],
                 pass_fds=[theirs.fileno()],
                 env=env,
                 cwd="/",
@@ -96,14 +96,14 @@ class _Zygote:
         return timed_out, os.waitstatus_to_exitcode(status), time.monotonic() - start
 
 
-def _get(python: str, env: dict) -> _Zygote:
+def _get(python: str, env: dict, seccomp=None) -> _Zygote:
     pool = getattr(_LOCAL, "pool", None)
     if pool is None:
         pool = _LOCAL.pool = {}
-    key = (python, tuple((k, env.get(k)) for k in ENV_KEEP))
+    key = (python, tuple((k, env.get(k)) for k in ENV_KEEP), json.dumps(seccomp))
     z = pool.get(key)
     if z is None or not z.alive():
-        z = pool[key] = _Zygote(python, {k: env[k] for k in ENV_KEEP if k in env})
+        z = pool[key] = _Zygote(python, {k: env[k] for k in ENV_KEEP if k in env}, seccomp)
     return z
 
 
@@ -111,7 +111,7 @@ def execute(cfg: dict, timeout: float, out_w: int, err_w: int, kill, started=Non
     """Run ``cfg`` through this thread's zygote.  Raises ZygoteError only if the run did not
     start (the caller then uses the exec path); a zygote lost mid-run is a crashed run."""
     try:
-        z = _get(cfg["argv"][0], cfg["env"])
+        z = _get(cfg["argv"][0], cfg["env"], cfg.get("seccomp"))
         return z.run(cfg, timeout, out_w, err_w, kill, started)
     except (OSError, ValueError, ZygoteError) as exc:  # before the fork: nothing of the run happened
         for key, value in list(getattr(_LOCAL, "pool", {}).items()):
