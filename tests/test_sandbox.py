@@ -370,3 +370,12 @@ def test_malformed_calls_are_the_callers_error():
     ):
         with pytest.raises(ValueError):
             run_submission(SUBS / "benign_roundtrip.py", calls, **kw)
+
+
+def test_an_ordinary_grader_without_namespaces_is_refused_unless_it_asks_for_a_session(monkeypatch):
+    """auto falls back to a session only as root (a uid of its own for the run); an ordinary user's
+    session would run the submission as that user, so auto refuses before anything runs."""
+    monkeypatch.setattr(sandbox, "namespaces_available", lambda python=None: (False, "probe failed (test)"))
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+    with pytest.raises(SandboxUnavailable, match=r"not root.*--isolation session"):
+        run_submission(SUBS.parent / "correct" / "sigmoid.py", [], isolation="auto")

@@ -174,8 +174,9 @@ def run_submission(
 ) -> SandboxResult:
     """Run `calls` against the submission at `path` in a sandbox; see the module doc.
 
-    isolation: 'auto' (namespaces when the probe passes, else 'session'),
-    'namespaces' or 'session' to force one.
+    isolation: 'auto' (namespaces when the probe passes, else 'session' — but only as root, where the
+    run gets a uid of its own: an ordinary grader without namespaces is refused, since the submission
+    would run as that user), 'namespaces' or 'session' to force one.
     """
     if not isinstance(calls, protocol.Prepared):
         protocol.validate(calls)
@@ -188,6 +189,11 @@ def run_submission(
         ok, why = namespaces_available(python)
         mode = "namespaces" if ok else "session"
         note = "" if ok else f"namespaces unavailable ({why}); "
+        if not ok and os.geteuid() != 0:
+            raise SandboxUnavailable(
+                f"namespaces unavailable ({why}) and the grader is not root: the submission would run as your own "
+                "user, able to read and change your files; refusing (--isolation session accepts that)"
+            )
     if mode == "session":
         note += _session_note(info)
     on, why = seccomp_available(python)
