@@ -29,7 +29,16 @@ from gradcheck.grading.readings import read_gradients
 from gradcheck.model import network
 from gradcheck.model.formulas import Gradients
 
-__all__ = ["CheckResult", "Context", "CHECKS", "MAX_SCORE", "run_checks", "observed_gradients"]
+__all__ = [
+    "CheckResult",
+    "Context",
+    "CHECKS",
+    "MAX_SCORE",
+    "run_checks",
+    "observed_gradients",
+    "function_of",
+    "never_returned",
+]
 
 CONSISTENT = 1e-6  # relative agreement required between the gradient and FD of the own forward
 
@@ -194,11 +203,27 @@ def _consistency(ctx: Context, t: Tally):
             t.item(ok, f"{label}: {worst}", (c, s))
 
 
+def function_of(ctx: Context, cid: str) -> str:
+    gradient = cid.split("/")[0] in ("ref", "own") or cid.endswith("/grad")
+    return ctx.contract.gradients.function if gradient else ctx.contract.forward.function
+
+
+def never_returned(ctx: Context) -> str:
+    """'' when every function returned at least once; else why a check of completed calls cannot run."""
+    for function in ctx.contract.functions:
+        mine = [(cid, r) for cid, r in ctx.calls.items() if cid != "sgd" and function_of(ctx, cid) == function]
+        if mine and not any(r.status == "ok" for _, r in mine):
+            return f"{function} never returned: it {call_error(mine[0][1], ctx.file)}"
+    return ""
+
+
 def _not_mutated(ctx: Context, t: Tally):
+    if why := never_returned(ctx):
+        t.skip(why)
+        return
     hits: dict[str, int] = {}
     for cid, r in ctx.calls.items():
-        gradient = cid.split("/")[0] in ("ref", "own") or cid.endswith("/grad")
-        function = ctx.contract.gradients.function if gradient else ctx.contract.forward.function
+        function = function_of(ctx, cid)
         for arg in r.mutated:
             hits[f"{function} changed its argument {arg!r} in place"] = (
                 hits.get(f"{function} changed its argument {arg!r} in place", 0) + 1
@@ -209,24 +234,31 @@ def _not_mutated(ctx: Context, t: Tally):
 
 
 def _deterministic(ctx: Context, t: Tally):
+    if why := never_returned(ctx):
+        t.skip(why)
+        return
     pairs = [(f"fwd/{c}", f"fwd/{c}/again") for c in REPEATS] + [("ref/0/0", "ref/again")]
     for a, b in pairs:
         ra, rb = ctx.calls.get(a), ctx.calls.get(b)
+        what = ctx.contract.gradients.function if a.startswith("ref") else ctx.contract.forward.function
         if call_error(ra) or call_error(rb):
-            t.item(False, f"{a}: {call_error(ra) or call_error(rb)}")
+            t.item(
+                False,
+                f"not run for {what} on {case_label(ctx.problems, int(a.split('/')[1]))}: it "
+                f"{call_error(ra, ctx.file) or call_error(rb, ctx.file)}",
+            )
             continue
         same = ra.values.keys() == rb.values.keys() and all(
             ra.values[k].shape == rb.values[k].shape and np.array_equal(ra.values[k], rb.values[k], equal_nan=True)
             for k in ra.values
         )
-        what = ctx.contract.gradients.function if a.startswith("ref") else ctx.contract.forward.function
         t.item(same, f"{what} returned different results for the same arguments")
 
 
 def _sgd(ctx: Context, t: Tally):
     r, s = ctx.calls.get("sgd"), ctx.problems.sgd
     if call_error(r):
-        t.item(False, f"SGD with your functions {call_error(r)}")
+        t.skip(f"SGD with your functions {call_error(r, ctx.file)}")
         return
     w_key = ctx.contract.block_symbol("w_h")
     w_h, theta = r.values.get(w_key), r.values.get("theta")
@@ -297,6 +329,9 @@ def _all_checks(ctx: Context) -> list[CheckResult]:
             fn(ctx, t)
         except Exception as exc:
             t.item(False, f"internal error while checking: {type(exc).__name__}: {exc}")
+        if t.not_run:
+            results.append(CheckResult(name, title, points, 0.0, False, f"not run: {t.not_run}", tuple(t.notes)))
+            continue
         fraction = t.passed / t.total if t.total else 0.0
         failed = t.total - t.passed
         first = next((p for p in t.problems if p), "")

@@ -24,8 +24,9 @@ from typing import NamedTuple
 import numpy as np
 
 from gradcheck.diagnosis.diagnose import diagnose
-from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, observed_gradients, run_checks
+from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, function_of, observed_gradients, run_checks
 from gradcheck.grading.contract import Contract, load_contract
+from gradcheck.grading.judge import case_label, where
 from gradcheck.grading.plan import main_block, reference_block
 from gradcheck.grading.problems import make_problems, reference
 from gradcheck.grading.sandbox.protocol import Prepared
@@ -96,8 +97,8 @@ def detect_activation(ctx: Context, candidates) -> tuple[str | None, str | None]
     return found[0], found[1]
 
 
-def _context(problems, ref, contract, layout, run) -> Context:
-    return Context(problems, ref, contract, layout, dict(run.calls), run.import_error, {})
+def _context(problems, ref, contract, layout, run, path) -> Context:
+    return Context(problems, ref, contract, layout, dict(run.calls), run.import_error, {}, Path(path).name)
 
 
 def _layout_retry(ctx: Context) -> int | None:
@@ -116,9 +117,33 @@ def _layout_retry(ctx: Context) -> int | None:
     return None
 
 
+def _crashes(ctx: Context) -> list[tuple[str, str]]:
+    """One 'crash' entry per function that raised: the exception, the line of the student's file, how often."""
+    out = []
+    for function in ctx.contract.functions:
+        calls = [(cid, r) for cid, r in ctx.calls.items() if cid != "sgd" and function_of(ctx, cid) == function]
+        raised = [(cid, r) for cid, r in calls if r.status == "error" and r.error_type not in ("NotRun", "ImportError")]
+        if not raised:
+            continue
+        cid, r = raised[0]
+        part = cid.split("/")
+        first = ""
+        if len(part) > 1 and part[1].isdigit():
+            first = f" (first on {case_label(ctx.problems, int(part[1]))})"
+        out.append(
+            (
+                "crash",
+                f"{function} raised {r.message}{where(r, ctx.file)} — in {len(raised)} of {len(calls)} calls{first}. "
+                "Where it raised it returned nothing, so nothing it computes could be checked there: fix this first",
+            )
+        )
+    return out
+
+
 def _diagnose(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
     by = {c.name: c for c in checks}
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str]] = _crashes(ctx)
+    raised = {function_of(ctx, cid) for cid, r in ctx.calls.items() if r.status == "error"}
     failures = []
     for name in ("grad_w_h_values", "grad_theta_values", "grad_w_h_shape", "grad_theta_shape"):
         failures += [f for f in by[name].failures if f not in failures]
@@ -148,7 +173,12 @@ def _diagnose(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
                 "is not: fix the forward pass",
             )
         )
-    elif by["forward_values"].passed and not grads_ok and not by["consistent_with_own_forward"].passed:
+    elif (
+        by["forward_values"].passed
+        and not grads_ok
+        and not by["consistent_with_own_forward"].passed
+        and ctx.contract.gradients.function not in raised  # a function that raised disagrees with nothing
+    ):
         out.append(
             (
                 "bug_in_gradients",
@@ -237,7 +267,7 @@ def _plan(problems, contract, layout, pair, *, main: bool, probes=()) -> Prepare
 def _attempt(path, problems, contract, layout, pair, given, opts, probes=()):
     """Run the plan in ``layout``; detect the activation; re-run the reference block if needed."""
     runs = [run_submission(path, _plan(problems, contract, layout, pair, main=True, probes=probes), **opts)]
-    ctx = _context(problems, reference(problems, *pair), contract, layout, runs[0])
+    ctx = _context(problems, reference(problems, *pair), contract, layout, runs[0], path)
     source = "given" if given else "assumed"
     if not given and runs[0].calls:
         hidden, output = detect_activation(ctx, (problems.hidden, problems.output))

@@ -29,6 +29,7 @@ __all__ = [
     "judge",
     "passes",
     "call_error",
+    "where",
     "case_label",
     "namer",
 ]
@@ -55,11 +56,16 @@ class Context(NamedTuple):
     calls: dict  # call id -> CallResult
     import_error: str | None
     memo: dict | None = None  # readings already made: {(kind, call id, ...): (CallResult, reading)}
+    file: str = "your file"  # the submission's file name, for line numbers in messages
 
 
 class Tally:
     def __init__(self):
         self.total, self.passed, self.problems, self.notes, self.failures = 0, 0, [], [], []
+        self.not_run = ""  # why the check could not observe what it needs (no credit)
+
+    def skip(self, why: str):
+        self.not_run = why
 
     def item(self, ok: bool, problem: str = "", where=None):
         self.total += 1
@@ -74,10 +80,22 @@ class Tally:
             self.notes.append(text)
 
 
-def call_error(result) -> str:
+def call_error(result, file: str = "your file") -> str:
+    """'' for a call that returned; else 'not run' or 'raised T: message at FILE:LINE (`source`)'."""
     if result is None:
         return "not run"
-    return f"raised {result.message}" if result.status == "error" else ""
+    if result.status != "error":
+        return ""
+    return f"raised {result.message}{where(result, file)}"
+
+
+def where(result, file: str = "your file") -> str:
+    """' at FILE:LINE in f: `source`' for the innermost frame of the submission in an error, or ''."""
+    frames = getattr(result, "frames", ())
+    if not frames:
+        return ""
+    line, function, source = frames[-1]
+    return f" at {file}:{line} in {function}" + (f": `{source}`" if source else "")
 
 
 def case_label(problems, c) -> str:
@@ -99,7 +117,7 @@ def forward_reading(ctx: Context, cid: str, n: int, m: int):
     """(readings, error) for forward call ``cid``."""
     r = ctx.calls.get(cid)
     if call_error(r):
-        return None, f"{ctx.contract.forward.function} {call_error(r)}"
+        return None, f"{ctx.contract.forward.function} {call_error(r, ctx.file)}"
     return _memo(ctx, ("forward", cid, n, m), r, lambda: (read_forward(ctx.contract, r.values, r.kinds, n, m), ""))
 
 
@@ -107,7 +125,7 @@ def gradient_reading(ctx: Context, cid: str, d: int, m: int):
     """(readings, error) for gradient call ``cid``."""
     r = ctx.calls.get(cid)
     if call_error(r):
-        return None, f"{ctx.contract.gradients.function} {call_error(r)}"
+        return None, f"{ctx.contract.gradients.function} {call_error(r, ctx.file)}"
     return _memo(
         ctx,
         ("gradients", cid, d, m, ctx.layout),
