@@ -71,7 +71,11 @@ def _forward_shapes(ctx: Context, t: Tally):
         bad = error or "; ".join(v.error for v in (reading or {}).values() if not v.shape_ok)
         for v in (reading or {}).values():
             t.note(v.note)
-        t.item(not bad, f"{case_label(ctx.problems, c)}, n={n}: {bad}")
+        t.item(not bad, f"{case_label(ctx.problems, c)}, n={n}: {bad}", (cid,))
+
+
+def _entry_namer(name: str, shape: tuple):
+    return lambda i: f"{name}[{', '.join(map(str, np.unravel_index(i, shape)))}]"
 
 
 def _forward_values(ctx: Context, t: Tally):
@@ -80,7 +84,7 @@ def _forward_values(ctx: Context, t: Tally):
         n = len(case.X[rows])
         reading, error = forward_reading(ctx, cid, n, case.m)
         if error:
-            t.item(False, f"{case_label(ctx.problems, c)}, n={n}: {error}")
+            t.item(False, f"{case_label(ctx.problems, c)}, n={n}: {error}", (cid,))
             continue
         sub = Tally()
         for name, value in reading.items():
@@ -88,11 +92,11 @@ def _forward_values(ctx: Context, t: Tally):
                 value,
                 getattr(ref.forward, name)[rows],
                 ref.forward_scale[name][rows],
-                None,
+                _entry_namer(name, getattr(ref.forward, name)[rows].shape),
                 sub,
                 f"{name} ({case_label(ctx.problems, c)}, n={n})",
             )
-        t.item(sub.passed == sub.total, "; ".join(sub.problems[:2]))
+        t.item(sub.passed == sub.total, "; ".join(sub.problems[:2]), (cid,))
         for note in sub.notes:
             t.note(note)
 
@@ -145,7 +149,7 @@ def _course_pipeline(ctx: Context, t: Tally):
         reading, error = gradient_reading(ctx, cid, case.d, case.m)
         label = f"forward_pass then compute_gradients ({case_label(ctx.problems, c)}, sample {s})"
         if error:
-            t.item(False, f"{label}: {error}")
+            t.item(False, f"{label}: {error}", (c, s))
             continue
         sub = Tally()
         for block in ("w_h", "theta"):
@@ -157,7 +161,7 @@ def _course_pipeline(ctx: Context, t: Tally):
                 sub,
                 f"{'∇w_h' if block == 'w_h' else '∇θ'} via {label}",
             )
-        t.item(sub.passed == sub.total, "; ".join(sub.problems[:1]))
+        t.item(sub.passed == sub.total, "; ".join(sub.problems[:1]), (c, s))
         for note in sub.notes:
             t.note(note)
 
@@ -199,7 +203,10 @@ def _consistency(ctx: Context, t: Tally):
                 gv, scale = g @ v, np.abs(g * v).sum() + abs(D[s])
                 if abs(gv - D[s]) > CONSISTENT * scale + 2 * err[s]:
                     ok = False
-                    worst = f"along a random direction the gradient gives {gv:.6g}, your forward_pass {D[s]:.6g}"
+                    worst = (
+                        f"along a random direction v your gradient gives g·v = {gv:.6g}, but finite "
+                        f"differences of the loss of your {ctx.contract.forward.function} give {D[s]:.6g}"
+                    )
             t.item(ok, f"{label}: {worst}", (c, s))
 
 
@@ -211,7 +218,11 @@ def function_of(ctx: Context, cid: str) -> str:
 def never_returned(ctx: Context) -> str:
     """'' when every function returned at least once; else why a check of completed calls cannot run."""
     for function in ctx.contract.functions:
-        mine = [(cid, r) for cid, r in ctx.calls.items() if cid != "sgd" and function_of(ctx, cid) == function]
+        mine = [
+            (cid, r)
+            for cid, r in ctx.calls.items()
+            if cid != "sgd" and not cid.startswith("probe/") and function_of(ctx, cid) == function
+        ]
         if mine and not any(r.status == "ok" for _, r in mine):
             return f"{function} never returned: it {call_error(mine[0][1], ctx.file)}"
     return ""
@@ -280,7 +291,10 @@ def _sgd(ctx: Context, t: Tally):
         f"the reference gradients reach {ref_end:.4g}",
     )
     if ok:
-        t.note(f"loss {start:.4g} → {end:.4g} (reference {ref_end:.4g})")
+        t.note(
+            f"SGD: {len(s.order)} steps (η = {s.step}) with your gradients took the training loss from "
+            f"{start:.4g} to {end:.4g}; the reference gradients reach {ref_end:.4g}"
+        )
 
 
 CHECKS: tuple[tuple[str, str, float, Callable], ...] = (

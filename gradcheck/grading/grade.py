@@ -23,12 +23,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gradcheck.diagnosis.diagnose import diagnose
-from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, function_of, observed_gradients, run_checks
+from gradcheck.grading.advice import advise
+from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, run_checks
 from gradcheck.grading.contract import Contract, load_contract
-from gradcheck.grading.judge import case_label, where
 from gradcheck.grading.plan import main_block, reference_block
 from gradcheck.grading.problems import make_problems, reference
+from gradcheck.grading.repro import with_examples
 from gradcheck.grading.sandbox.protocol import Prepared
 from gradcheck.grading.sandbox.runner import SandboxUnavailable, run_submission
 from gradcheck.model import activations
@@ -115,96 +115,6 @@ def _layout_retry(ctx: Context) -> int | None:
         if all(p is not None and p.status == "ok" for p in probes):
             return i + 1
     return None
-
-
-def _crashes(ctx: Context) -> list[tuple[str, str]]:
-    """One 'crash' entry per function that raised: the exception, the line of the student's file, how often."""
-    out = []
-    for function in ctx.contract.functions:
-        calls = [(cid, r) for cid, r in ctx.calls.items() if cid != "sgd" and function_of(ctx, cid) == function]
-        raised = [(cid, r) for cid, r in calls if r.status == "error" and r.error_type not in ("NotRun", "ImportError")]
-        if not raised:
-            continue
-        cid, r = raised[0]
-        part = cid.split("/")
-        first = ""
-        if len(part) > 1 and part[1].isdigit():
-            first = f" (first on {case_label(ctx.problems, int(part[1]))})"
-        out.append(
-            (
-                "crash",
-                f"{function} raised {r.message}{where(r, ctx.file)} — in {len(raised)} of {len(calls)} calls{first}. "
-                "Where it raised it returned nothing, so nothing it computes could be checked there: fix this first",
-            )
-        )
-    return out
-
-
-def _diagnose(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
-    by = {c.name: c for c in checks}
-    out: list[tuple[str, str]] = _crashes(ctx)
-    raised = {function_of(ctx, cid) for cid, r in ctx.calls.items() if r.status == "error"}
-    failures = []
-    for name in ("grad_w_h_values", "grad_theta_values", "grad_w_h_shape", "grad_theta_shape"):
-        failures += [f for f in by[name].failures if f not in failures]
-    for c, s in failures[:3]:
-        case = ctx.problems.cases[c]
-        observed = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
-        if observed is None:
-            continue
-        try:
-            d = diagnose(
-                observed, case.X[s], case.Y[s], case.w_h, case.theta, hidden=ctx.ref.hidden, output=ctx.ref.output
-            )
-        except Exception:
-            continue
-        for mistake in d.mistakes:
-            if mistake.id not in {m for m, _ in out}:
-                out.append((mistake.id, mistake.message))
-        if not d.mistakes and not d.correct and d.summary and "unmatched" not in {m for m, _ in out}:
-            out.append(("unmatched", d.summary))
-    grads_ok = by["grad_w_h_values"].passed and by["grad_theta_values"].passed
-    if grads_ok and not by["forward_values"].passed:
-        out.append(
-            (
-                "bug_in_forward",
-                f"{ctx.contract.gradients.function} is right (it agrees with the reference "
-                f"when fed the reference intermediates) but {ctx.contract.forward.function} "
-                "is not: fix the forward pass",
-            )
-        )
-    elif (
-        by["forward_values"].passed
-        and not grads_ok
-        and not by["consistent_with_own_forward"].passed
-        and ctx.contract.gradients.function not in raised  # a function that raised disagrees with nothing
-    ):
-        out.append(
-            (
-                "bug_in_gradients",
-                f"{ctx.contract.forward.function} is right; {ctx.contract.gradients.function}"
-                " disagrees with finite differences of it: the bug is in the gradients",
-            )
-        )
-    if not by["inputs_not_mutated"].passed and "in place" in by["inputs_not_mutated"].message:
-        out.append(
-            (
-                "mutates_inputs",
-                f"{by['inputs_not_mutated'].message.split('; first: ')[-1]}: work on a copy "
-                "(np.array(a), a.copy()) or build new arrays; an alias such as `g = theta` "
-                "followed by `g[:] = ...` writes into the caller's θ",
-            )
-        )
-    if any("numerical approximation" in by[name].message for name in ("grad_w_h_values", "grad_theta_values")):
-        out = [(m, msg) for m, msg in out if m != "unmatched"]  # that is what it did not match
-        out.append(
-            (
-                "numerical_approximation",
-                "the gradients agree with the reference only to about 1e-8: they "
-                "look computed by finite differences, not by the formulas (6) and (11)",
-            )
-        )
-    return out
 
 
 def _failed_closed(
@@ -327,6 +237,7 @@ def grade_submission(
                 f"graded with a variant layout: {ctx.layout.describe()}; your code raised with the "
                 f"course's layout ({layout.describe()})"
             )
+    checks = with_examples(ctx, checks)
     status = next((r.status for r in runs if r.status != "ok"), "ok")
     for note in (n for c in checks for n in c.notes):
         if note not in notes:
@@ -339,7 +250,7 @@ def grade_submission(
         ",".join(pair),
         source,
         tuple(checks),
-        tuple(_diagnose(ctx, checks)),
+        tuple(advise(ctx, checks)),
         _output(runs[0]),
         "; ".join(r.message for r in runs if r.message),
         runs[0].isolation,

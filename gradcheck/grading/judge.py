@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gradcheck.checking.tolerance import compare, default_rtol, entry_name, within
+from gradcheck.checking.tolerance import allowance, compare, default_rtol, entry_name, within
 from gradcheck.grading.contract import Contract, Layout
 from gradcheck.grading.problems import ProblemSet, Reference
 from gradcheck.grading.readings import Value, read_forward, read_gradients
@@ -30,6 +30,7 @@ __all__ = [
     "passes",
     "call_error",
     "where",
+    "worst_entries",
     "case_label",
     "namer",
 ]
@@ -46,6 +47,7 @@ class CheckResult(NamedTuple):
     message: str
     notes: tuple = ()
     failures: tuple = ()  # (case, sample) of failed gradient items, for the diagnosis
+    example: str = ""  # one small failing case the student can paste and rerun (grading.repro)
 
 
 class Context(NamedTuple):
@@ -161,8 +163,28 @@ def judge(value: Value, want, scale, name, t: Tally, label: str, where=None) -> 
             where,
         )
         return "approx"
-    t.item(False, f"{label}: {c.message or 'disagrees'} (rel. error {c.max_rel_error:.1e})", where)
+    worst = worst_entries(value.array, want, scale, default_rtol(dtype), name, 1)
+    t.item(False, f"{label}: {c.n_failed} of {np.size(want)} entries disagree; worst {worst}", where)
     return "wrong"
+
+
+def _g(v: float) -> str:
+    return f"{v:.6g}".replace("-", "−")
+
+
+def worst_entries(actual, want, scale, rtol, name=None, k: int = 3) -> str:
+    """The k entries furthest outside the tolerance: returned, expected, absolute error, and the relative
+    error where the expected value is not 0 (absolute alone where it is)."""
+    a, r = np.asarray(actual, float).ravel(), np.asarray(want, float).ravel()
+    name = name or (lambda i: f"[{', '.join(map(str, np.unravel_index(i, np.shape(want))))}]")
+    excess = np.abs(a - r) / allowance(np.broadcast_to(scale, np.shape(want)), rtol=rtol).ravel()
+    bad = np.flatnonzero(~within(a, r, np.broadcast_to(scale, np.shape(want)).ravel(), rtol=rtol))
+    parts = []
+    for i in bad[np.argsort(-excess[bad], kind="stable")][:k]:
+        err = abs(a[i] - r[i])
+        rel = f", rel. error {err / abs(r[i]):.1e}" if r[i] else "; the expected value is 0"
+        parts.append(f"{name(i)} = {_g(a[i])}, expected {_g(r[i])} (abs. error {err:.1e}{rel})")
+    return "; ".join(parts)
 
 
 def passes(actual, reference, scale, rtol) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from gradcheck.grading.grade import SubmissionResult
+from gradcheck.reports.feedback import example_block
 from gradcheck.reports.text import terminal_table, write
 
 __all__ = [
@@ -107,7 +108,8 @@ def feedback_markdown(r: SubmissionResult) -> str:
     failed = [c for c in r.checks if not c.passed]
     if failed:
         out += ["", "## Failed checks", ""]
-        out += [f"- **{c.title}** ({c.score:g}/{c.points:g}): {c.message}" for c in failed]
+        for c in failed:
+            out += [f"- **{c.title}** ({c.score:g}/{c.points:g}): {c.message}"] + example_block(c)
     if r.notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in r.notes]
     if r.output.strip():

@@ -1,0 +1,116 @@
+"""What to fix: a graded submission's checks turned into advice, (id, message) pairs.
+
+First the crashes (the exception, file:line and the source line); then what the catalogue or the
+structural patterns of :mod:`gradcheck.diagnosis` say about the wrong gradients; then which
+function holds the bug, mutation of the inputs, numerical approximations.
+"""
+
+from __future__ import annotations
+
+from gradcheck.diagnosis.diagnose import diagnose
+from gradcheck.grading.checks import CheckResult, Context, function_of, observed_gradients
+from gradcheck.grading.judge import case_label, where
+
+__all__ = ["advise"]
+
+
+def _crashes(ctx: Context) -> list[tuple[str, str]]:
+    """One 'crash' entry per function that raised: the exception, the line of the student's file, how often."""
+    out = []
+    for function in ctx.contract.functions:
+        calls = [
+            (cid, r)
+            for cid, r in ctx.calls.items()
+            if cid != "sgd" and not cid.startswith("probe/") and function_of(ctx, cid) == function
+        ]
+        raised = [(cid, r) for cid, r in calls if r.status == "error" and r.error_type not in ("NotRun", "ImportError")]
+        if not raised:
+            continue
+        cid, r = raised[0]
+        how = (
+            f"on every one of its {len(calls)} calls"
+            if len(raised) == len(calls)
+            else f"on {len(raised)} of {len(calls)} calls"
+        )
+        part = cid.split("/")
+        first = ""
+        if len(part) > 1 and part[1].isdigit():
+            first = f" (first on {case_label(ctx.problems, int(part[1]))})"
+        out.append(
+            (
+                "crash",
+                f"{function} raised {r.message}{where(r, ctx.file)} — {how}{first}. "
+                "Where it raised it returned nothing, so nothing it computes could be checked there: fix this first",
+            )
+        )
+    return out
+
+
+def advise(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
+    """The 'What to fix' entries: (id, message), most useful first."""
+    by = {c.name: c for c in checks}
+    out: list[tuple[str, str]] = _crashes(ctx)
+    raised = {
+        function_of(ctx, cid) for cid, r in ctx.calls.items() if r.status == "error" and not cid.startswith("probe/")
+    }
+    failures = []
+    for name in ("grad_w_h_values", "grad_theta_values", "grad_w_h_shape", "grad_theta_shape"):
+        failures += [f for f in by[name].failures if f not in failures]
+    for c, s in failures[:3]:
+        case = ctx.problems.cases[c]
+        observed = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
+        if observed is None:
+            continue
+        try:
+            d = diagnose(
+                observed, case.X[s], case.Y[s], case.w_h, case.theta, hidden=ctx.ref.hidden, output=ctx.ref.output
+            )
+        except Exception:
+            continue
+        for mistake in d.mistakes:
+            if mistake.id not in {m for m, _ in out}:
+                out.append((mistake.id, mistake.message))
+        if not d.mistakes and not d.correct and d.summary and "unmatched" not in {m for m, _ in out}:
+            out.append(("unmatched", d.summary))
+    grads_ok = by["grad_w_h_values"].passed and by["grad_theta_values"].passed
+    if grads_ok and not by["forward_values"].passed:
+        out.append(
+            (
+                "bug_in_forward",
+                f"{ctx.contract.gradients.function} is right (it agrees with the reference "
+                f"when fed the reference intermediates) but {ctx.contract.forward.function} "
+                "is not: fix the forward pass",
+            )
+        )
+    elif (
+        by["forward_values"].passed
+        and not grads_ok
+        and not by["consistent_with_own_forward"].passed
+        and ctx.contract.gradients.function not in raised  # a function that raised disagrees with nothing
+    ):
+        out.append(
+            (
+                "bug_in_gradients",
+                f"{ctx.contract.forward.function} is right; {ctx.contract.gradients.function}"
+                " disagrees with finite differences of it: the bug is in the gradients",
+            )
+        )
+    if not by["inputs_not_mutated"].passed and "in place" in by["inputs_not_mutated"].message:
+        out.append(
+            (
+                "mutates_inputs",
+                f"{by['inputs_not_mutated'].message.split('; first: ')[-1]}: work on a copy "
+                "(np.array(a), a.copy()) or build new arrays; an alias such as `g = theta` "
+                "followed by `g[:] = ...` writes into the caller's θ",
+            )
+        )
+    if any("numerical approximation" in by[name].message for name in ("grad_w_h_values", "grad_theta_values")):
+        out = [(m, msg) for m, msg in out if m != "unmatched"]  # that is what it did not match
+        out.append(
+            (
+                "numerical_approximation",
+                "the gradients agree with the reference only to about 1e-8: they "
+                "look computed by finite differences, not by the formulas (6) and (11)",
+            )
+        )
+    return out

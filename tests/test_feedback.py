@@ -1,0 +1,119 @@
+"""Feedback a student can act on (issue 11): crashes as crashes with file:line, one failing case
+to rerun per failed check, no internal ids, readable numbers, structural diagnoses for mistakes
+outside the catalogue, and a wrong --activation said as such.
+
+The submissions are graded once per module in the sandbox (never imported here)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from proc_scan import live_with
+
+from gradcheck.grading.grade import grade_many, grade_submission
+from gradcheck.grading.judge import worst_entries
+from gradcheck.reports.grading import feedback_markdown
+
+SUBS = Path(__file__).resolve().parent / "submissions"
+NEW = (
+    "crash_name_error",
+    "w_h_over_m",
+    "u_shifted",
+    "fd_theta",
+    "m_hardcoded",
+    "last_feature_row",
+    "columns_equal",
+    "theta_halved_w_h_doubled",
+)
+INTERNAL_ID = re.compile(r"\b(ref|row|own|fwd|fd|probe)/\d")
+
+
+@pytest.fixture(scope="module")
+def private_tmp(tmp_path_factory):
+    box_parent = tmp_path_factory.mktemp("sandboxes")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tempfile, "tempdir", str(box_parent))
+        yield box_parent
+    assert os.listdir(box_parent) == []
+    assert live_with(str(box_parent)) == []
+
+
+@pytest.fixture(scope="module")
+def graded(private_tmp):
+    files = [SUBS / "buggy" / f"{n}.py" for n in NEW] + [SUBS / "buggy" / "missing_sigma_prime.py"]
+    return {Path(r.path).stem: r for r in grade_many(files, jobs=2)}
+
+
+def _checks(r):
+    return {c.name: c for c in r.checks}
+
+
+def _advice(r):
+    return dict(r.diagnosis)
+
+
+# ------------------------------------------------------------------ crashes
+def test_a_crash_is_reported_as_a_crash_with_its_line(graded):
+    r = graded["crash_name_error"]
+    first_id, first = r.diagnosis[0]
+    assert first_id == "crash" and first.startswith("compute_gradients raised NameError")
+    assert "crash_name_error.py:22 in compute_gradients" in first and "`return {" in first
+    assert "on every one of its" in first
+    ids = [m for m, _ in r.diagnosis]
+    assert ids == ["crash"], r.diagnosis  # no numerical claim about a function that never returned
+    checks = _checks(r)
+    assert "crash_name_error.py:22" in checks["grad_theta_values"].message
+    for name in ("inputs_not_mutated", "deterministic", "sgd_lowers_loss"):
+        assert checks[name].score == 0 and checks[name].message.startswith("not run: "), checks[name]
+    assert r.score == 20  # imports 5, forward shapes 5, forward values 10: what did run and is right
+    text = feedback_markdown(r)
+    assert "## What to fix" in text and "NameError" in text.split("## Failed checks")[0]
+
+
+# ------------------------------------------------------------- reproducible
+def test_every_failed_gradient_check_has_a_case_to_rerun(graded):
+    for name, r in graded.items():
+        for c in r.checks:
+            if not c.passed and c.name.startswith(("grad_", "course_", "consistent_")):
+                assert c.example, (name, c.name)
+                assert "import numpy as np" in c.example and f"from {name} import" in c.example
+                assert re.search(r"^x = np\.array\(\[", c.example, re.M) and "theta = np.array(" in c.example
+                if r.diagnosis[0][0] != "crash":
+                    assert "returned" in c.example and "expected (eq." in c.example, c.example
+
+
+def test_the_case_is_valid_python_with_exact_inputs(graded):
+    c = _checks(graded["u_shifted"])["grad_w_h_values"]
+    code = "\n".join(line for line in c.example.splitlines() if not line.startswith(("from ", "g = ")))
+    scope: dict = {}
+    exec(code, scope)  # only our own literals: no student code
+    assert scope["x"].shape == (1,) and scope["theta"].shape == (2,)  # the smallest case: d = m = 1
+    assert "# worst: w_h[" in c.example and "abs. error" in c.example
+
+
+def test_no_internal_ids_and_no_zero_relative_error(graded):
+    for r in graded.values():
+        texts = [c.message for c in r.checks] + [c.example for c in r.checks] + [m for _, m in r.diagnosis]
+        texts += list(r.notes) + [feedback_markdown(r)]
+        for text in texts:
+            assert not INTERNAL_ID.search(text), text
+            assert "rel. error 0.0e+00" not in text
+
+
+def test_a_zero_reference_gets_an_absolute_error():
+    text = worst_entries([0.5, 2.0], [0.0, 2.0], [1.0, 1.0], 2.2e-13)
+    assert text == "[0] = 0.5, expected 0 (abs. error 5.0e-01; the expected value is 0)"
+    assert "rel. error 2.0e-01" in worst_entries([1.2], [1.0], [1.0], 2.2e-13)
+
+
+def test_notes_say_what_their_numbers_mean(graded):
+    notes = [n for n in graded["u_shifted"].notes if "SGD" in n]
+    assert notes and "training loss from" in notes[0] and "reference gradients reach" in notes[0]
+
+
+def test_catalogue_feedback_is_unchanged(graded):
+    assert "missing_output_derivative" in _advice(graded["missing_sigma_prime"])
