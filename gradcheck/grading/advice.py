@@ -7,9 +7,14 @@ function holds the bug, mutation of the inputs, numerical approximations.
 
 from __future__ import annotations
 
+import numpy as np
+
 from gradcheck.diagnosis.diagnose import diagnose
+from gradcheck.diagnosis.observations import Observation
+from gradcheck.diagnosis.structure import structural_patterns
 from gradcheck.grading.checks import CheckResult, Context, function_of, observed_gradients
 from gradcheck.grading.judge import case_label, where
+from gradcheck.grading.problems import SAMPLES
 
 __all__ = ["advise"]
 
@@ -46,17 +51,45 @@ def _crashes(ctx: Context) -> list[tuple[str, str]]:
     return out
 
 
-def advise(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
-    """The 'What to fix' entries: (id, message), most useful first."""
-    by = {c.name: c for c in checks}
-    out: list[tuple[str, str]] = _crashes(ctx)
-    raised = {
-        function_of(ctx, cid) for cid, r in ctx.calls.items() if r.status == "error" and not cid.startswith("probe/")
-    }
-    failures = []
-    for name in ("grad_w_h_values", "grad_theta_values", "grad_w_h_shape", "grad_theta_shape"):
-        failures += [f for f in by[name].failures if f not in failures]
-    for c, s in failures[:3]:
+KIND = {  # a structural pattern's kind -> the heading the student reads
+    "zero": "zero_gradient",
+    "ratio": "scaled_gradient",
+    "columns_equal": "columns_all_equal",
+    "columns_shifted": "columns_shifted",
+    "rows_shifted": "rows_shifted",
+    "line": "one_row_or_column",
+    "size": "hard_coded_size",
+    "approximation": "numerical_approximation",
+}
+
+
+def _observations(ctx: Context) -> list[Observation]:
+    """Every graded gradient sample: what the student returned (None where it raised) and the right one."""
+    kw = dict(hidden=ctx.ref.hidden, output=ctx.ref.output)
+    out = []
+    for c, case in enumerate(ctx.problems.cases):
+        ref = ctx.ref.cases[c]
+        for s in range(SAMPLES):
+            g = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
+            blocks = (None, None) if g is None else tuple(_array(b) for b in g)
+            args = (case.X[s], case.Y[s], case.w_h, case.theta)
+            out.append(Observation(case.d, case.m, blocks, tuple(ref.gradients[s]), tuple(ref.scales[s]), args, kw))
+    return out
+
+
+def _array(value):
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return a if np.all(np.isfinite(a)) else None
+
+
+def _catalogue(ctx: Context, failures) -> tuple[list, list]:
+    """(full, every) catalogue matches: mistakes that reproduce every failing sample, and the
+    diagnoses of the failing samples (largest problem first)."""
+    common, first, diagnoses = None, {}, []
+    for c, s in failures:
         case = ctx.problems.cases[c]
         observed = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
         if observed is None:
@@ -67,11 +100,53 @@ def advise(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
             )
         except Exception:
             continue
-        for mistake in d.mistakes:
-            if mistake.id not in {m for m, _ in out}:
-                out.append((mistake.id, mistake.message))
-        if not d.mistakes and not d.correct and d.summary and "unmatched" not in {m for m, _ in out}:
-            out.append(("unmatched", d.summary))
+        diagnoses.append(((case.d + 1) * case.m, d))
+        full = [m for m in d.mistakes if m.full]
+        for m in full:
+            first.setdefault(m.id, m)
+        ids = {m.id for m in full}
+        common = ids if common is None else common & ids
+    diagnoses.sort(key=lambda t: -t[0])
+    return [m for i, m in first.items() if common and i in common], [d for _, d in diagnoses]
+
+
+def _gradient_advice(ctx: Context, failures) -> list[tuple[str, str]]:
+    """The catalogue first (a mistake that reproduces every failing sample); else the structural
+    patterns across every problem; else what the catalogue partly matches, or the plain account."""
+    if not failures:
+        return []
+    full, diagnoses = _catalogue(ctx, failures)
+    if full:
+        return [(m.id, m.message) for m in full]
+    try:
+        patterns = structural_patterns(_observations(ctx))
+    except Exception:  # advice is a courtesy: never a reason to lose the grade
+        patterns = ()
+    if patterns:
+        top = patterns[0]
+        kind = top.id.split(":")[1]
+        return [("two_mistakes" if "&" in top.id else KIND.get(kind, "pattern"), top.message)]
+    out = []
+    for d in diagnoses:
+        for m in d.mistakes:
+            if m.id not in {i for i, _ in out}:
+                out.append((m.id, m.message))
+    if not out and diagnoses and diagnoses[0].summary:
+        out.append(("unmatched", diagnoses[0].summary))
+    return out
+
+
+def advise(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
+    """The 'What to fix' entries: (id, message), most useful first."""
+    by = {c.name: c for c in checks}
+    out: list[tuple[str, str]] = _crashes(ctx)
+    raised = {
+        function_of(ctx, cid) for cid, r in ctx.calls.items() if r.status == "error" and not cid.startswith("probe/")
+    }
+    failures = []
+    for name in ("grad_w_h_values", "grad_theta_values", "grad_w_h_shape", "grad_theta_shape"):
+        failures += [f for f in by[name].failures if f not in failures]
+    out += _gradient_advice(ctx, failures)
     grads_ok = by["grad_w_h_values"].passed and by["grad_theta_values"].passed
     if grads_ok and not by["forward_values"].passed:
         out.append(
@@ -104,7 +179,9 @@ def advise(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
                 "followed by `g[:] = ...` writes into the caller's θ",
             )
         )
-    if any("numerical approximation" in by[name].message for name in ("grad_w_h_values", "grad_theta_values")):
+    if "numerical_approximation" not in {m for m, _ in out} and any(
+        "numerical approximation" in by[name].message for name in ("grad_w_h_values", "grad_theta_values")
+    ):
         out = [(m, msg) for m, msg in out if m != "unmatched"]  # that is what it did not match
         out.append(
             (
