@@ -117,3 +117,44 @@ def test_notes_say_what_their_numbers_mean(graded):
 
 def test_catalogue_feedback_is_unchanged(graded):
     assert "missing_output_derivative" in _advice(graded["missing_sigma_prime"])
+
+
+# --------------------------------------------------------- structural patterns
+STRUCTURAL = {  # submission: (the first advice after any crash, phrases it must hold)
+    "w_h_over_m": ("scaled_gradient", ("∇w_h is the right one ×1/m", "divided by m", "eq. (11)")),
+    "u_shifted": ("columns_shifted", ("column j holds the right column j + 1", "θ̃ = θ[:-1]", "∇θ is right")),
+    "fd_theta": ("numerical_approximation", ("∇θ agrees", "forward differences", "step of about 1e-03", "eq. (6)")),
+    "m_hardcoded": ("hard_coded_size", ("right only when m = 3", "hard-coded to 3")),
+    "last_feature_row": ("one_row_or_column", ("the last feature's row (row d − 1) is 0", "range(d − 1)")),
+    "columns_equal": ("columns_all_equal", ("all m columns equal", "sum of the right columns", "θ̃ ⊙ σ'(pre_h)")),
+    "theta_halved_w_h_doubled": ("two_mistakes", ("∇w_h is the right one ×2", "∇θ is the right one ×½")),
+}
+
+
+@pytest.mark.parametrize("name", STRUCTURAL)
+def test_mistakes_outside_the_catalogue_get_their_structural_pattern(graded, name):
+    advice = [(m, msg) for m, msg in graded[name].diagnosis if m != "crash"]
+    want, phrases = STRUCTURAL[name]
+    assert advice and advice[0][0] == want, graded[name].diagnosis
+    for phrase in phrases:
+        assert phrase in advice[0][1], (phrase, advice[0][1])
+    assert all("No catalogue mistake" not in msg for _, msg in graded[name].diagnosis)
+
+
+def test_a_hard_coded_size_that_raises_is_also_a_crash(graded):
+    ids = [m for m, _ in graded["m_hardcoded"].diagnosis]
+    assert ids[:2] == ["crash", "hard_coded_size"]
+
+
+# ------------------------------------------------------- activation mismatch
+def test_a_wrong_activation_is_said_with_what_the_outputs_look_like(private_tmp):
+    r = grade_submission(SUBS / "correct" / "course_relu.py", activation="tanh,identity")
+    assert r.activation_source == "given" and r.score < r.max_score
+    first_id, first = r.diagnosis[0]
+    assert first_id == "activation_mismatch"
+    assert "graded as tanh" in first and "it looks like relu (h = relu(pre_h))" in first
+    assert "graded as identity" in first and "y_hat = relu(pre_y)" in first and "→ 0" in first
+    ids = {m for m, _ in r.diagnosis}
+    assert not ids & {"unmatched", "bug_in_gradients", "bug_in_forward", "scaled_gradient", "zero_gradient"}
+    right = grade_submission(SUBS / "correct" / "sigmoid.py", activation="sigmoid")
+    assert right.score == right.max_score and right.diagnosis == ()

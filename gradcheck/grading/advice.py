@@ -12,6 +12,7 @@ import numpy as np
 from gradcheck.diagnosis.diagnose import diagnose
 from gradcheck.diagnosis.observations import Observation
 from gradcheck.diagnosis.structure import structural_patterns
+from gradcheck.grading.activation import activation_mismatch
 from gradcheck.grading.checks import CheckResult, Context, function_of, observed_gradients
 from gradcheck.grading.judge import case_label, where
 from gradcheck.grading.problems import SAMPLES
@@ -136,10 +137,29 @@ def _gradient_advice(ctx: Context, failures) -> list[tuple[str, str]]:
     return out
 
 
-def advise(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
-    """The 'What to fix' entries: (id, message), most useful first."""
+def _mutation(by) -> list[tuple[str, str]]:
+    check = by["inputs_not_mutated"]
+    if check.passed or "in place" not in check.message:
+        return []
+    return [
+        (
+            "mutates_inputs",
+            f"{check.message.split('; first: ')[-1]}: work on a copy "
+            "(np.array(a), a.copy()) or build new arrays; an alias such as `g = theta` "
+            "followed by `g[:] = ...` writes into the caller's θ",
+        )
+    ]
+
+
+def advise(ctx: Context, checks: list[CheckResult], *, given: bool = False) -> list[tuple[str, str]]:
+    """The 'What to fix' entries: (id, message), most useful first.  ``given``: the activation was
+    given, not read from the forward outputs — a contradiction is then said first, and nothing is
+    claimed about gradients compared with the wrong reference."""
     by = {c.name: c for c in checks}
     out: list[tuple[str, str]] = _crashes(ctx)
+    if given and (mismatch := activation_mismatch(ctx)):
+        out.insert(0, ("activation_mismatch", mismatch))
+        return out + _mutation(by)
     raised = {
         function_of(ctx, cid) for cid, r in ctx.calls.items() if r.status == "error" and not cid.startswith("probe/")
     }
@@ -170,15 +190,7 @@ def advise(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
                 " disagrees with finite differences of it: the bug is in the gradients",
             )
         )
-    if not by["inputs_not_mutated"].passed and "in place" in by["inputs_not_mutated"].message:
-        out.append(
-            (
-                "mutates_inputs",
-                f"{by['inputs_not_mutated'].message.split('; first: ')[-1]}: work on a copy "
-                "(np.array(a), a.copy()) or build new arrays; an alias such as `g = theta` "
-                "followed by `g[:] = ...` writes into the caller's θ",
-            )
-        )
+    out += _mutation(by)
     if "numerical_approximation" not in {m for m, _ in out} and any(
         "numerical approximation" in by[name].message for name in ("grad_w_h_values", "grad_theta_values")
     ):

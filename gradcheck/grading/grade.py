@@ -21,8 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-
+from gradcheck.grading.activation import detect_activation
 from gradcheck.grading.advice import advise
 from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, run_checks
 from gradcheck.grading.contract import Contract, load_contract
@@ -68,33 +67,6 @@ class SubmissionResult(NamedTuple):
 def parse_activation(text) -> tuple[str, str] | None:
     """'relu' → (relu, relu); 'tanh,identity' → (tanh, identity); None → None (detect)."""
     return None if text is None else activations.pair(text, argument="activation")
-
-
-def detect_activation(ctx: Context, candidates) -> tuple[str | None, str | None]:
-    """The built-in σ that maps the student's pre_h to h (and pre_y to ŷ) in every batch, if any."""
-    found = []
-    for _layer, (pre, post), names in (
-        ("hidden", ("pre_h", "h"), candidates[0]),
-        ("output", ("pre_y", "y_hat"), candidates[1]),
-    ):
-        errors = {name: 0.0 for name in names}
-        seen = False
-        for c, _case in enumerate(ctx.problems.cases):
-            r = ctx.calls.get(f"fwd/{c}")
-            keys = ctx.contract.forward.keys
-            if r is None or r.status != "ok" or keys.get(pre) not in r.values or keys.get(post) not in r.values:
-                continue
-            z, a = r.values[keys[pre]].reshape(-1), r.values[keys[post]].reshape(-1)
-            if z.shape != a.shape or not np.all(np.isfinite(z)) or not np.all(np.isfinite(a)):
-                continue
-            seen = True
-            for name in names:
-                act = activations.get(name)
-                scale = np.abs(act.sigma(z)) + np.abs(z * act.dsigma(z)) + 1e-12
-                errors[name] = max(errors[name], float(np.max(np.abs(a - act.sigma(z)) / scale)))
-        fits = [name for name in names if seen and errors[name] <= 1e-5]
-        found.append(fits[0] if len(fits) == 1 else None)  # none, or ambiguous (e.g. all outputs 0)
-    return found[0], found[1]
 
 
 def _context(problems, ref, contract, layout, run, path) -> Context:
@@ -250,7 +222,7 @@ def grade_submission(
         ",".join(pair),
         source,
         tuple(checks),
-        tuple(advise(ctx, checks)),
+        tuple(advise(ctx, checks, given=source == "given")),
         _output(runs[0]),
         "; ".join(r.message for r in runs if r.message),
         runs[0].isolation,
