@@ -1,7 +1,8 @@
 """A gradient that agrees with the right one only to a few digits: a numerical approximation.
 
 :func:`approximation_pattern` fires when every observation of a block is wrong but within
-``MAX_REL`` (1e-2) of the right one relative to the block's largest entry, and estimates how it
+``MAX_REL`` (1e-2) of the right one relative to the block's largest entry (up to ``COARSE`` = 1e-1
+when a finite difference reproduces it), and estimates how it
 was made: forward, backward or central differences of the loss l = ½(ŷ − y)² (eq. 1) over the
 block's entries, at the step of a grid (1e-1 … 1e-9, half decades) that reproduces the observed
 values best.  The estimate is given only when it explains the observation ten times better than
@@ -18,6 +19,8 @@ from gradcheck.model.network import LABEL, forward_unchecked
 __all__ = ["approximation_pattern", "finite_difference", "MAX_REL", "STEPS"]
 
 MAX_REL = 1e-2
+COARSE = 1e-1  # up to this far off, when a finite difference of the loss explains the values 10× better
+REPRODUCED = 1e-8  # ... and any distance below 1 when one reproduces them to 8 digits
 STEPS = tuple(10.0 ** (-j / 2) for j in range(2, 19))
 SCHEMES = ("forward", "backward", "central")
 
@@ -78,13 +81,18 @@ def _estimate(rows, block):
 
 def approximation_pattern(rows, block):
     """A Pattern (see :mod:`.structure`) for rows of (observed, right, scale, Observation), or None."""
+    rows = [row for row in rows if np.any(row[1])]  # a zero reference: relative agreement is undefined
     rels = [_rel(o, r) for o, r, _s, _ob in rows]
-    if not rels or not all(0 < v <= MAX_REL for v in rels):
+    if not rels or not all(0 < v < 1 for v in rels):
         return None
     worst = max(rels)
     how = ""
     est = _estimate(rows, block)
-    if est is not None and est[2] <= worst / 10:
+    explained = est is not None and est[2] <= worst / 10
+    exact = est is not None and est[2] <= REPRODUCED
+    if worst > MAX_REL and not (explained and worst <= COARSE) and not exact:
+        return None  # more than 1e-2 off: an approximation only if a finite difference reproduces it
+    if explained:
         scheme, step, _ = est
         how = f"; it matches {scheme} differences of the loss with a step of about {step:.0e}"
     return Pattern(

@@ -73,14 +73,20 @@ def _right(o, r, s) -> bool:
 # ---- per block -------------------------------------------------------------------------------------
 def _ratio(rows, b):
     cs = []
-    for o, r, _s, ob in rows:
+    for o, r, s, ob in rows:
         rr = float(np.sum(r * r))
         if not rr:
+            if _right(o, r, s):
+                continue  # 0 = c·0 for every c: says nothing about c
             return None
         c = float(np.sum(o * r)) / rr
-        if not _close(o, c * r):
-            return None
+        if _right(o, r, s):
+            c = 1.0  # right here: a size-dependent factor equal to 1 at this size (1/m at m = 1)
+        elif not _close(o, c * r) or abs(c - 1) <= 1e-6:
+            return None  # not a multiple, or the right one to a few digits (an approximation, if anything)
         cs.append((c, ob))
+    if not cs:
+        return None
     if all(abs(c) <= RTOL for c, _ in cs):
         return Pattern(f"{b}:zero", b, f"{LABEL[b]} is 0 on every problem; {EQ[b]}")
     for name, v in CONSTANTS:
@@ -111,10 +117,12 @@ def _ratio(rows, b):
 def _columns(rows, b):
     """∇w_h: all columns equal; columns or rows shifted by one."""
     wide = [(o, r, ob) for o, r, _s, ob in rows if ob.m >= 2]
-    if b != "w_h" or not wide:
+    if b != "w_h":
         return None
-    if all(_close(o, np.repeat(o[:, :1], o.shape[1], axis=1), np.max(np.abs(r))) for o, r, _ in wide) and not all(
-        _close(r, np.repeat(r[:, :1], r.shape[1], axis=1)) for _, r, _ in wide
+    if (
+        wide
+        and all(_close(o, np.repeat(o[:, :1], o.shape[1], axis=1), np.max(np.abs(r))) for o, r, _ in wide)
+        and not all(_close(r, np.repeat(r[:, :1], r.shape[1], axis=1)) for _, r, _ in wide)
     ):
         what = ""
         if all(_close(o[:, 0], r.sum(axis=1)) for o, r, _ in wide):
@@ -129,7 +137,7 @@ def _columns(rows, b):
             f"alone, u_j = θ_j σ'(pre_h_j) — {EQ[b]}",
         )
     for k, word in ((1, "j + 1"), (-1, "j − 1")):
-        if all(_shifted(o, r, k, 1) for o, r, _ in wide) and not all(_close(o, r) for o, r, _ in wide):
+        if wide and all(_shifted(o, r, k, 1) for o, r, _ in wide) and not all(_close(o, r) for o, r, _ in wide):
             return Pattern(
                 f"w_h:columns_shifted:{k:+d}",
                 b,
@@ -184,12 +192,15 @@ def _lines(rows, b):
         for o, r, s, _ob in rows:
             bad = bad_entries(o, r, s)
             if not bad.any():
-                return None  # right on this problem: not a pattern of every problem
+                continue  # right here (e.g. that row of the right gradient is 0 too): consistent with any line
             lines = np.flatnonzero(bad.any(axis=1 - axis) if o.ndim == 2 else bad)
             if len(lines) != 1:
                 common = set()
                 break
             k = int(lines[0])
+            if np.max(np.abs(o - r)) <= 1e-6 * np.max(np.abs(r)):
+                common = set()  # off by a few units in the last digits only: not a structural mistake
+                break
             names = _role_names(o.shape[axis], k, b, axis)
             common = names if common is None else common & names
             zero &= not np.any(np.take(o, k, axis=axis))
@@ -208,8 +219,8 @@ def _lines(rows, b):
             return Pattern(
                 f"{b}:line:{name}:{'zero' if zero else 'wrong'}",
                 b,
-                f"{LABEL[b]}: {name} {kind} on every problem and the rest is right{hint}; {EQ[b]} (one {what} "
-                "per " + ("entry of x̄" if axis == 0 and b == "w_h" else "hidden unit") + ")",
+                f"{LABEL[b]}: {name} {kind} wherever {LABEL[b]} is wrong, and the rest is right{hint}; "
+                f"{EQ[b]} (one {what} per {'entry of x̄' if axis == 0 and b == 'w_h' else 'hidden unit'})",
             )
     return None
 
