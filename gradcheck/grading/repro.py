@@ -162,9 +162,16 @@ def forward_example(ctx: Context, cid: str) -> str:
     return "\n".join(lines)
 
 
-def _smallest(ctx: Context, failures) -> tuple[int, int] | None:
-    size = lambda cs: ((ctx.problems.cases[cs[0]].d + 1) * ctx.problems.cases[cs[0]].m, cs)
-    return min(failures, key=size) if failures else None
+def _smallest(ctx: Context, failures, kind: str = "ref") -> tuple[int, int] | None:
+    """The failing (case, sample) with the fewest parameters, one that returned preferred (a crash
+    is shown in What to fix already; a wrong value is what this check adds)."""
+
+    def key(cs):
+        c, s = cs
+        raised = bool(call_error(ctx.calls.get(f"{kind}/{c}/{s}")))
+        return raised, (ctx.problems.cases[c].d + 1) * ctx.problems.cases[c].m, cs
+
+    return min(failures, key=key) if failures else None
 
 
 def with_examples(ctx: Context, checks: list[CheckResult]) -> list[CheckResult]:
@@ -177,8 +184,8 @@ def with_examples(ctx: Context, checks: list[CheckResult]) -> list[CheckResult]:
             except Exception:
                 pass
         elif check.name in GRADIENT_CHECKS and not check.passed and check.failures:
-            c, s = _smallest(ctx, check.failures)
             kind, block = GRADIENT_CHECKS[check.name]
+            c, s = _smallest(ctx, check.failures, kind)
             try:
                 check = check._replace(example=gradient_example(ctx, c, s, block, kind))
             except Exception:  # an example is a courtesy: never a reason to lose the grade

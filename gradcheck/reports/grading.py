@@ -108,8 +108,9 @@ def feedback_markdown(r: SubmissionResult) -> str:
     failed = [c for c in r.checks if not c.passed]
     if failed:
         out += ["", "## Failed checks", ""]
+        seen: dict = {}
         for c in failed:
-            out += [f"- **{c.title}** ({c.score:g}/{c.points:g}): {c.message}"] + example_block(c)
+            out += [f"- **{c.title}** ({c.score:g}/{c.points:g}): {c.message}"] + example_block(c, seen)
     if r.notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in r.notes]
     if r.output.strip():
