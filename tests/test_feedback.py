@@ -158,3 +158,13 @@ def test_a_wrong_activation_is_said_with_what_the_outputs_look_like(private_tmp)
     assert not ids & {"unmatched", "bug_in_gradients", "bug_in_forward", "scaled_gradient", "zero_gradient"}
     right = grade_submission(SUBS / "correct" / "sigmoid.py", activation="sigmoid")
     assert right.score == right.max_score and right.diagnosis == ()
+
+
+def test_an_import_error_is_the_one_thing_to_fix(private_tmp):
+    r = grade_submission(SUBS / "hostile" / "syntax_error.py")
+    assert r.score == 0 and [m for m, _ in r.diagnosis] == ["import_failed"]
+    assert "SyntaxError" in r.diagnosis[0][1] and "syntax_error.py, line 4" in r.diagnosis[0][1]
+    checks = _checks(r)
+    assert "raised not run" not in " ".join(c.message for c in r.checks)
+    assert "was not run: the submission failed to import" in checks["grad_theta_values"].message
+    assert not any(c.example for c in r.checks)

@@ -156,6 +156,9 @@ def advise(ctx: Context, checks: list[CheckResult], *, given: bool = False) -> l
     given, not read from the forward outputs — a contradiction is then said first, and nothing is
     claimed about gradients compared with the wrong reference."""
     by = {c.name: c for c in checks}
+    if ctx.import_error:
+        text = ctx.import_error.replace("submission.py", ctx.file)
+        return [("import_failed", f"your file failed to import — {text}; nothing in it could run: fix this first")]
     out: list[tuple[str, str]] = _crashes(ctx)
     if given and (mismatch := activation_mismatch(ctx)):
         out.insert(0, ("activation_mismatch", mismatch))

@@ -46,7 +46,7 @@ CONSISTENT = 1e-6  # relative agreement required between the gradient and FD of 
 # ------------------------------------------------------------------------ checks
 def _imports(ctx: Context, t: Tally):
     if ctx.import_error:
-        t.item(False, f"the submission failed to import: {ctx.import_error}")
+        t.item(False, f"the submission failed to import: {ctx.import_error.replace('submission.py', ctx.file)}")
         t.item(False, "")
         return
     for function in ctx.contract.functions:

@@ -88,6 +88,8 @@ def call_error(result, file: str = "your file") -> str:
         return "not run"
     if result.status != "error":
         return ""
+    if result.error_type in ("NotRun", "ImportError") and result.message.startswith("not run"):
+        return f"was {result.message}"  # never called: the import failed, or an earlier call exhausted memory
     return f"raised {result.message}{where(result, file)}"
 
 
