@@ -28,6 +28,7 @@ NEW = (
     "last_feature_row",
     "columns_equal",
     "theta_halved_w_h_doubled",
+    "relu_output_always_active",
 )
 INTERNAL_ID = re.compile(r"\b(ref|row|own|fwd|fd|probe)/\d")
 
@@ -108,6 +109,13 @@ def test_a_zero_reference_gets_an_absolute_error():
     text = worst_entries([0.5, 2.0], [0.0, 2.0], [1.0, 1.0], 2.2e-13)
     assert text == "[0] = 0.5, expected 0 (abs. error 5.0e-01; the expected value is 0)"
     assert "rel. error 2.0e-01" in worst_entries([1.2], [1.0], [1.0], 2.2e-13)
+
+
+def test_failing_entries_whose_reference_is_0_get_their_absolute_error(graded):
+    r = graded["relu_output_always_active"]
+    assert "missing_output_derivative" in _advice(r)  # a catalogue mistake: named as before
+    message = _checks(r)["grad_theta_values"].message
+    assert re.search(r"expected 0 \(abs\. error [0-9.e+-]+; the expected value is 0\)", message), message
 
 
 def test_notes_say_what_their_numbers_mean(graded):

@@ -87,10 +87,13 @@ def _array(value):
 
 
 def _catalogue(ctx: Context, failures) -> tuple[list, list]:
-    """(full, every) catalogue matches: mistakes that reproduce every failing sample, and the
-    diagnoses of the failing samples (largest problem first)."""
+    """(full, diagnoses): the catalogue mistakes that reproduce a failing sample of every failing
+    shape, and the diagnoses made (largest problem first)."""
     common, first, diagnoses = None, {}, []
+    per_case = {}
     for c, s in failures:
+        per_case.setdefault(c, (c, s))  # one failing sample per shape (d, m): every size, half the work
+    for c, s in per_case.values():
         case = ctx.problems.cases[c]
         observed = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
         if observed is None:
@@ -107,6 +110,8 @@ def _catalogue(ctx: Context, failures) -> tuple[list, list]:
             first.setdefault(m.id, m)
         ids = {m.id for m in full}
         common = ids if common is None else common & ids
+        if not common and len(diagnoses) >= 3:
+            break  # no mistake reproduces every sample; three diagnoses suffice for partial matches
     diagnoses.sort(key=lambda t: -t[0])
     return [m for i, m in first.items() if common and i in common], [d for _, d in diagnoses]
 

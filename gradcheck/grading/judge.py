@@ -171,7 +171,7 @@ def judge(value: Value, want, scale, name, t: Tally, label: str, where=None) -> 
 
 
 def _g(v: float) -> str:
-    return f"{v:.6g}".replace("-", "−")
+    return "0" if v == 0 else f"{v:.6g}".replace("-", "−")
 
 
 def worst_entries(actual, want, scale, rtol, name=None, k: int = 3) -> str:
