@@ -12,7 +12,7 @@ import numpy as np
 from gradcheck.grading.judge import Context
 from gradcheck.model import activations
 
-__all__ = ["detect_activation", "fitting", "activation_mismatch", "FIT"]
+__all__ = ["detect_activation", "fitting", "activation_mismatch", "activation_unknown", "FIT"]
 
 FIT = 1e-5  # max |a − σ(z)| relative to |σ(z)| + |z σ'(z)|: the outputs are σ of the inputs
 LAYERS = (("hidden", "pre_h", "h"), ("output", "pre_y", "y_hat"))
@@ -61,6 +61,30 @@ def _looks_like(z, a) -> str:
     order = np.argsort(z)
     picks = sorted({int(order[0]), int(order[len(z) // 2]), int(order[-1])}, key=lambda i: z[i])
     return ", ".join(f"{z[i]:.3g} → {a[i]:.3g}" for i in picks).replace("-", "−")
+
+
+def activation_unknown(ctx: Context) -> str:
+    """'' unless some layer's outputs are none of the built-in activations of its inputs (the
+    activation was then assumed, not detected): what they look like."""
+    fits = fitting(ctx, (activations.names(), activations.names()))
+    parts = []
+    for (_layer, pre, post), fit in zip(LAYERS, fits):
+        if fit == []:
+            z, a = _pairs(ctx, pre, post)
+            parts.append(
+                f"your forward pass's {post} is none of the built-in activations ({', '.join(activations.names())}) "
+                f"of {pre}; for example {pre} → {post}: {_looks_like(z, a)}"
+            )
+        elif fit:
+            parts.append(f"your {post} looks like {' or '.join(fit)} ({post} = {fit[0]}({pre}))")
+    if not any("none of the built-in" in p for p in parts):
+        return ""
+    return (
+        "; ".join(parts)
+        + f". The {ctx.ref.hidden} (hidden), {ctx.ref.output} (output) reference was assumed, so the gradient "
+        "checks may compare with the wrong one and no advice on them is given: check the "
+        "activation in your forward pass (h = σ(pre_h), ŷ = σ(pre_y)), or give it with --activation"
+    )
 
 
 def activation_mismatch(ctx: Context) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 from gradcheck.diagnosis.diagnose import diagnose
 from gradcheck.diagnosis.observations import Observation
 from gradcheck.diagnosis.structure import structural_patterns
-from gradcheck.grading.activation import activation_mismatch
+from gradcheck.grading.activation import activation_mismatch, activation_unknown
 from gradcheck.grading.checks import CheckResult, Context, function_of, observed_gradients
 from gradcheck.grading.judge import case_label, where
 from gradcheck.grading.problems import SAMPLES
@@ -156,10 +156,12 @@ def _mutation(by) -> list[tuple[str, str]]:
     ]
 
 
-def advise(ctx: Context, checks: list[CheckResult], *, given: bool = False) -> list[tuple[str, str]]:
-    """The 'What to fix' entries: (id, message), most useful first.  ``given``: the activation was
-    given, not read from the forward outputs — a contradiction is then said first, and nothing is
-    claimed about gradients compared with the wrong reference."""
+def advise(ctx: Context, checks: list[CheckResult], *, source: str = "detected") -> list[tuple[str, str]]:
+    """The 'What to fix' entries: (id, message), most useful first.  ``source`` of the activation:
+    'given' — a contradiction with the forward outputs is said first, and nothing is claimed about
+    gradients compared with the wrong reference; 'assumed' — outputs that are no built-in activation
+    are said first."""
+    given = source == "given"
     by = {c.name: c for c in checks}
     if ctx.import_error:
         text = ctx.import_error.replace("submission.py", ctx.file)
@@ -168,6 +170,8 @@ def advise(ctx: Context, checks: list[CheckResult], *, given: bool = False) -> l
     if given and (mismatch := activation_mismatch(ctx)):
         out.insert(0, ("activation_mismatch", mismatch))
         return out + _mutation(by)
+    if source == "assumed" and (unknown := activation_unknown(ctx)):
+        return [("activation_unknown", unknown)] + out + _mutation(by)  # the reference was a guess
     raised = {
         function_of(ctx, cid) for cid, r in ctx.calls.items() if r.status == "error" and not cid.startswith("probe/")
     }

@@ -222,7 +222,7 @@ def grade_submission(
         ",".join(pair),
         source,
         tuple(checks),
-        tuple(advise(ctx, checks, given=source == "given")),
+        tuple(advise(ctx, checks, source=source)),
         _output(runs[0]),
         "; ".join(r.message for r in runs if r.message),
         runs[0].isolation,
