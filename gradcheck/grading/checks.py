@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gradcheck.grading.conduct import deterministic, function_of, never_returned, not_mutated, sgd_lowers_loss
 from gradcheck.grading.judge import (
     CheckResult,
     Context,
@@ -23,7 +24,7 @@ from gradcheck.grading.judge import (
     judge,
     namer,
 )
-from gradcheck.grading.plan import FD_SIGNS, FD_STEP, REPEATS
+from gradcheck.grading.plan import FD_SIGNS, FD_STEP
 from gradcheck.grading.problems import SAMPLES
 from gradcheck.grading.readings import read_gradients
 from gradcheck.model import network
@@ -210,93 +211,6 @@ def _consistency(ctx: Context, t: Tally):
             t.item(ok, f"{label}: {worst}", (c, s))
 
 
-def function_of(ctx: Context, cid: str) -> str:
-    gradient = cid.split("/")[0] in ("ref", "own") or cid.endswith("/grad")
-    return ctx.contract.gradients.function if gradient else ctx.contract.forward.function
-
-
-def never_returned(ctx: Context) -> str:
-    """'' when every function returned at least once; else why a check of completed calls cannot run."""
-    for function in ctx.contract.functions:
-        mine = [
-            (cid, r)
-            for cid, r in ctx.calls.items()
-            if cid != "sgd" and not cid.startswith("probe/") and function_of(ctx, cid) == function
-        ]
-        if mine and not any(r.status == "ok" for _, r in mine):
-            return f"{function} never returned: it {call_error(mine[0][1], ctx.file)}"
-    return ""
-
-
-def _not_mutated(ctx: Context, t: Tally):
-    if why := never_returned(ctx):
-        t.skip(why)
-        return
-    hits: dict[str, int] = {}
-    for cid, r in ctx.calls.items():
-        function = function_of(ctx, cid)
-        for arg in r.mutated:
-            hits[f"{function} changed its argument {arg!r} in place"] = (
-                hits.get(f"{function} changed its argument {arg!r} in place", 0) + 1
-            )
-    ran = any(r.status == "ok" for r in ctx.calls.values())
-    problems = [f"{what} ({n} call{'s' * (n > 1)})" for what, n in hits.items()]
-    t.item(ran and not problems, "; ".join(problems) or "nothing ran")
-
-
-def _deterministic(ctx: Context, t: Tally):
-    if why := never_returned(ctx):
-        t.skip(why)
-        return
-    pairs = [(f"fwd/{c}", f"fwd/{c}/again") for c in REPEATS] + [("ref/0/0", "ref/again")]
-    for a, b in pairs:
-        ra, rb = ctx.calls.get(a), ctx.calls.get(b)
-        what = ctx.contract.gradients.function if a.startswith("ref") else ctx.contract.forward.function
-        if call_error(ra) or call_error(rb):
-            t.item(
-                False,
-                f"not run for {what} on {case_label(ctx.problems, int(a.split('/')[1]))}: it "
-                f"{call_error(ra, ctx.file) or call_error(rb, ctx.file)}",
-            )
-            continue
-        same = ra.values.keys() == rb.values.keys() and all(
-            ra.values[k].shape == rb.values[k].shape and np.array_equal(ra.values[k], rb.values[k], equal_nan=True)
-            for k in ra.values
-        )
-        t.item(same, f"{what} returned different results for the same arguments")
-
-
-def _sgd(ctx: Context, t: Tally):
-    r, s = ctx.calls.get("sgd"), ctx.problems.sgd
-    if call_error(r):
-        t.skip(f"SGD with your functions {call_error(r, ctx.file)}")
-        return
-    w_key = ctx.contract.block_symbol("w_h")
-    w_h, theta = r.values.get(w_key), r.values.get("theta")
-    if w_h is None or theta is None:
-        t.item(False, "SGD returned no weights")
-        return
-    w_h = w_h.T if w_key == "w_h.T" else w_h
-    kw = dict(hidden=ctx.ref.hidden, output=ctx.ref.output)
-    end = (
-        network.loss(s.X, s.Y, w_h, theta.reshape(-1), **kw)
-        if np.all(np.isfinite(w_h)) and np.all(np.isfinite(theta))
-        else np.inf
-    )
-    start, ref_end = ctx.ref.sgd_start, ctx.ref.sgd_end
-    ok = end <= start - 0.5 * (start - ref_end)
-    t.item(
-        ok,
-        f"{len(s.order)} SGD steps (η = {s.step}) took the loss from {start:.4g} to {end:.4g}; "
-        f"the reference gradients reach {ref_end:.4g}",
-    )
-    if ok:
-        t.note(
-            f"SGD: {len(s.order)} steps (η = {s.step}) with your gradients took the training loss from "
-            f"{start:.4g} to {end:.4g}; the reference gradients reach {ref_end:.4g}"
-        )
-
-
 CHECKS: tuple[tuple[str, str, float, Callable], ...] = (
     ("imports", "imports and defines the functions", 5, _imports),
     ("forward_shapes", "forward pass: shapes", 5, _forward_shapes),
@@ -307,9 +221,9 @@ CHECKS: tuple[tuple[str, str, float, Callable], ...] = (
     ("grad_w_h_values", "∇w_h: values (reference intermediates)", 20, _value_check("w_h")),
     ("course_pipeline_d1", "the course's d = 1 pipeline: forward_pass then compute_gradients", 5, _course_pipeline),
     ("consistent_with_own_forward", "gradients vs finite differences of your own forward_pass", 10, _consistency),
-    ("inputs_not_mutated", "inputs not mutated", 5, _not_mutated),
-    ("deterministic", "same result twice", 5, _deterministic),
-    ("sgd_lowers_loss", "SGD with your gradients lowers the loss", 5, _sgd),
+    ("inputs_not_mutated", "inputs not mutated", 5, not_mutated),
+    ("deterministic", "same result twice", 5, deterministic),
+    ("sgd_lowers_loss", "SGD with your gradients lowers the loss", 5, sgd_lowers_loss),
 )
 MAX_SCORE = float(sum(points for _, _, points, _ in CHECKS))
 
