@@ -33,3 +33,29 @@ def test_the_estimated_step_of_a_finite_difference():
         and "forward differences of the loss with a step of about 1e-03" in found.message
     )
     assert "∇w_h is right" in found.message
+
+
+def test_catalogue_mistakes_are_still_named_across_every_graded_shape():
+    """Grading names a catalogue mistake only when it reproduces a failing sample of every shape:
+    on exact gradients of each mistake (two activation pairs each) it always does."""
+    from structural_mistakes import ACT, SHAPES, problem
+
+    from gradcheck.diagnosis.diagnose import candidate_ids, common_mistakes, diagnose
+    from gradcheck.mistakes import catalogue
+
+    rng, acts, missed, scored = np.random.default_rng(0), list(ACT), [], 0
+    for i in candidate_ids(False):
+        F = catalogue.formula_set(i)
+        for _ in range(2):
+            kw = dict(hidden=acts[rng.integers(len(acts))], output=acts[rng.integers(len(acts))])
+            failing = []
+            for d, m in SHAPES:
+                x, y, w_h, theta = problem(rng, d, m, kw["hidden"], kw["output"])[0]
+                g = F.gradients(x, y, w_h, theta, **kw)
+                dg = diagnose((np.asarray(g.w_h), np.asarray(g.theta)), x, y, w_h, theta, **kw)
+                failing += [] if dg.correct else [dg]
+            if failing:
+                scored += 1
+                if i not in [m.id for m in common_mistakes(failing)]:
+                    missed.append((i, kw))
+    assert scored >= 40 and missed == []

@@ -43,7 +43,7 @@ from gradcheck.model import formulas
 from gradcheck.model.network import BLOCKS, LABEL
 from gradcheck.model.shapes import validate
 
-__all__ = ["Diagnosis", "MistakeMatch", "diagnose", "candidate_ids"]
+__all__ = ["Diagnosis", "MistakeMatch", "diagnose", "candidate_ids", "common_mistakes"]
 
 
 class MistakeMatch(NamedTuple):
@@ -181,3 +181,17 @@ def _summary(wrong, found, pats) -> str:
     if pats:
         parts.append("Patterns: " + "; ".join(pats) + ".")
     return " ".join(parts)
+
+
+def common_mistakes(diagnoses) -> tuple[MistakeMatch, ...]:
+    """The catalogue mistakes that fully reproduce the observed gradient in *every* one of ``diagnoses``
+    (several problems, e.g. one per size (d, m)), in the order first listed, with the first message."""
+    first: dict[str, MistakeMatch] = {}
+    common = None
+    for d in diagnoses:
+        ids = {m.id for m in d.mistakes if m.full}
+        for m in d.mistakes:
+            if m.full:
+                first.setdefault(m.id, m)
+        common = ids if common is None else common & ids
+    return tuple(m for i, m in first.items() if common and i in common)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.diagnosis.diagnose import diagnose
+from gradcheck.diagnosis.diagnose import common_mistakes, diagnose
 from gradcheck.diagnosis.observations import Observation
 from gradcheck.diagnosis.structure import structural_patterns
 from gradcheck.grading.activation import activation_mismatch, activation_unknown
@@ -86,13 +86,14 @@ def _array(value):
     return a if np.all(np.isfinite(a)) else None
 
 
-def _catalogue(ctx: Context, failures) -> tuple[list, list]:
+def _catalogue(ctx: Context, failures) -> tuple[tuple, list]:
     """(full, diagnoses): the catalogue mistakes that reproduce a failing sample of every failing
-    shape, and the diagnoses made (largest problem first)."""
-    common, first, diagnoses = None, {}, []
-    per_case = {}
+    shape (:func:`gradcheck.diagnosis.diagnose.common_mistakes`), and the diagnoses made (largest
+    problem first)."""
+    per_case: dict = {}
     for c, s in failures:
         per_case.setdefault(c, (c, s))  # one failing sample per shape (d, m): every size, half the work
+    diagnoses = []
     for c, s in per_case.values():
         case = ctx.problems.cases[c]
         observed = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
@@ -105,15 +106,11 @@ def _catalogue(ctx: Context, failures) -> tuple[list, list]:
         except Exception:
             continue
         diagnoses.append(((case.d + 1) * case.m, d))
-        full = [m for m in d.mistakes if m.full]
-        for m in full:
-            first.setdefault(m.id, m)
-        ids = {m.id for m in full}
-        common = ids if common is None else common & ids
-        if not common and len(diagnoses) >= 3:
+        if len(diagnoses) >= 3 and not common_mistakes(d for _, d in diagnoses):
             break  # no mistake reproduces every sample; three diagnoses suffice for partial matches
+    full = common_mistakes(d for _, d in diagnoses)
     diagnoses.sort(key=lambda t: -t[0])
-    return [m for i, m in first.items() if common and i in common], [d for _, d in diagnoses]
+    return full, [d for _, d in diagnoses]
 
 
 def _gradient_advice(ctx: Context, failures) -> list[tuple[str, str]]:
