@@ -186,3 +186,14 @@ def test_outputs_that_are_no_built_in_activation_are_said(graded):
     text = r.diagnosis[0][1]
     assert "h is none of the built-in activations" in text and "−2.47 → −0.247" in text
     assert "y_hat looks like relu" in text and "--activation" in text
+
+
+def test_gradescope_tests_carry_their_failing_case(graded):
+    import json
+
+    from gradcheck.reports.grading import gradescope_json
+
+    doc = json.loads(gradescope_json(graded["u_shifted"]))
+    failed = {t["name"]: t["output"] for t in doc["tests"] if t["status"] == "failed"}
+    assert "A failing case to rerun" in failed["∇w_h: values (reference intermediates)"]
+    assert "columns are shifted by one hidden unit" in doc["output"]

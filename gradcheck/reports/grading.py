@@ -158,6 +158,7 @@ def gradescope_json(r: SubmissionResult, *, visibility: str = "visible") -> str:
     tests = []
     for i, c in enumerate(r.checks, 1):
         text = c.message + ("\n\n" + "\n".join(f"- {n}" for n in c.notes) if c.notes else "")
+        text += "\n" + "\n".join(example_block(c)) if c.example else ""
         tests.append(
             {
                 "name": c.title,
