@@ -197,3 +197,21 @@ def test_gradescope_tests_carry_their_failing_case(graded):
     failed = {t["name"]: t["output"] for t in doc["tests"] if t["status"] == "failed"}
     assert "A failing case to rerun" in failed["∇w_h: values (reference intermediates)"]
     assert "columns are shifted by one hidden unit" in doc["output"]
+
+
+def test_the_frames_a_child_reports_are_data_checked(tmp_path):
+    """The child's account of where an error happened is untrusted: malformed frames are dropped,
+    text is capped, and only the innermost five are kept."""
+    import json
+
+    from gradcheck.grading.sandbox.protocol import Call
+    from gradcheck.grading.sandbox.results import read_results
+
+    frames = [[3, "f", "src"], ["bad"], [1, 2, 3], [-1, "g", "h"], [True, "g", "h"], [5, "g", "y" * 500]]
+    entry = {"id": "a", "status": "error", "message": "E: x", "error_type": "E", "frames": frames}
+    (tmp_path / "results.json").write_text(json.dumps({"calls": [entry]}))
+    calls, _, _ = read_results(str(tmp_path), [Call("f", {}, "a")])
+    assert calls["a"].frames == ((5, "g", "y" * 200),)  # the last five entries, of which one is well formed
+    entry["frames"] = "not a list"
+    (tmp_path / "results.json").write_text(json.dumps({"calls": [entry]}))
+    assert read_results(str(tmp_path), [Call("f", {}, "a")])[0]["a"].frames == ()
