@@ -145,10 +145,13 @@ def _block(obs, b) -> Pattern | None:
     rows = shaped(obs, b)
     if not rows or all(right(o, r, s) for o, r, s, _ in rows):
         return None
-    for find in (_ratio, _columns, lines):
+    ratio = _ratio(rows, b)
+    if ratio is not None and not ratio.id.endswith(":varies"):
+        return ratio
+    for find in (_columns, lines):  # before a varying factor: a zeroed line can look like ×0 here, ×1 there
         if (p := find(rows, b)) is not None:
             return p
-    return approximation_pattern(rows, b) or size_dependent(obs, b, shapes=False)
+    return ratio or approximation_pattern(rows, b) or size_dependent(obs, b, shapes=False)
 
 
 # ---- both blocks -----------------------------------------------------------------------------------
