@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.diagnosis.diagnose import common_mistakes, diagnose
+from gradcheck.diagnosis.diagnose import common_mistakes, diagnose, reproduces
 from gradcheck.diagnosis.observations import Observation
 from gradcheck.diagnosis.structure import structural_patterns
 from gradcheck.grading.activation import activation_mismatch, activation_unknown
@@ -88,29 +88,42 @@ def _array(value):
 
 def _catalogue(ctx: Context, failures) -> tuple[tuple, list]:
     """(full, diagnoses): the catalogue mistakes that reproduce a failing sample of every failing
-    shape (:func:`gradcheck.diagnosis.diagnose.common_mistakes`), and the diagnoses made (largest
-    problem first)."""
+    shape — the whole catalogue tried on three shapes (:func:`~gradcheck.diagnosis.diagnose.common_mistakes`),
+    the survivors checked on the others (:func:`~gradcheck.diagnosis.diagnose.reproduces`) — and the
+    diagnoses made (largest problem first)."""
     per_case: dict = {}
     for c, s in failures:
-        per_case.setdefault(c, (c, s))  # one failing sample per shape (d, m): every size, half the work
-    diagnoses = []
+        per_case.setdefault(c, (c, s))  # one failing sample per shape (d, m)
+    kw = dict(hidden=ctx.ref.hidden, output=ctx.ref.output)
+    samples = []
     for c, s in per_case.values():
         case = ctx.problems.cases[c]
         observed = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
-        if observed is None:
-            continue
+        if observed is not None:
+            samples.append((case, s, observed))
+    diagnoses, full = [], ()
+    for case, s, observed in samples[:3]:
         try:
-            d = diagnose(
-                observed, case.X[s], case.Y[s], case.w_h, case.theta, hidden=ctx.ref.hidden, output=ctx.ref.output
+            diagnoses.append(
+                ((case.d + 1) * case.m, diagnose(observed, case.X[s], case.Y[s], case.w_h, case.theta, **kw))
             )
         except Exception:
             continue
-        diagnoses.append(((case.d + 1) * case.m, d))
-        if len(diagnoses) >= 3 and not common_mistakes(d for _, d in diagnoses):
-            break  # no mistake reproduces every sample; three diagnoses suffice for partial matches
     full = common_mistakes(d for _, d in diagnoses)
+    for case, s, observed in samples[3:]:
+        if not full:
+            break
+        args = (observed, case.X[s], case.Y[s], case.w_h, case.theta)
+        full = tuple(m for m in full if _reproduces(m.id, args, kw))
     diagnoses.sort(key=lambda t: -t[0])
     return full, [d for _, d in diagnoses]
+
+
+def _reproduces(mistake_id, args, kw) -> bool:
+    try:
+        return reproduces(mistake_id, *args, **kw)
+    except Exception:
+        return False
 
 
 def _gradient_advice(ctx: Context, failures) -> list[tuple[str, str]]:
