@@ -172,7 +172,9 @@ def test_hostile_names_and_messages_reach_the_terminal_flattened(pytester, run_s
     xml = tmp_path / "junit.xml"
     result = run_subprocess("--submission", str(path), "-v", "-rA", "--color=no", f"--junitxml={xml}")
     out = result.stdout.str() + result.stderr.str()
-    result.assert_outcomes(passed=2, failed=N - 2)
+    # only "imports" passes: compute_gradients always raises, so the checks that observe a completed
+    # call ("inputs not mutated", "same result twice") are not run and earn nothing
+    result.assert_outcomes(passed=1, failed=N - 1)
     bad = re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", out)
     assert bad is None, repr(out[max(bad.start() - 80, 0) : bad.end() + 80])
     assert not [line for line in out.splitlines() if line.startswith(("## ", "**Score", "<script", "```"))]

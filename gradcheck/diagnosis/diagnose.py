@@ -43,7 +43,7 @@ from gradcheck.model import formulas
 from gradcheck.model.network import BLOCKS, LABEL
 from gradcheck.model.shapes import validate
 
-__all__ = ["Diagnosis", "MistakeMatch", "diagnose", "candidate_ids"]
+__all__ = ["Diagnosis", "MistakeMatch", "diagnose", "candidate_ids", "common_mistakes", "reproduces"]
 
 
 class MistakeMatch(NamedTuple):
@@ -181,3 +181,30 @@ def _summary(wrong, found, pats) -> str:
     if pats:
         parts.append("Patterns: " + "; ".join(pats) + ".")
     return " ".join(parts)
+
+
+def common_mistakes(diagnoses) -> tuple[MistakeMatch, ...]:
+    """The catalogue mistakes that fully reproduce the observed gradient in *every* one of ``diagnoses``
+    (several problems, e.g. one per size (d, m)), in the order first listed, with the first message."""
+    first: dict[str, MistakeMatch] = {}
+    common = None
+    for d in diagnoses:
+        ids = {m.id for m in d.mistakes if m.full}
+        for m in d.mistakes:
+            if m.full:
+                first.setdefault(m.id, m)
+        common = ids if common is None else common & ids
+    return tuple(m for i, m in first.items() if common and i in common)
+
+
+def reproduces(mistake_id: str, observed, x, y, w_h, theta, *, hidden="sigmoid", output="sigmoid") -> bool:
+    """Whether one catalogue mistake reproduces both observed blocks (the full match of :func:`diagnose`,
+    at the same tolerance), without trying the whole catalogue."""
+    p, batch = _inputs(x, y, w_h, theta)
+    kw = dict(hidden=hidden, output=output)
+    obs = tuple(_as_block(b) for b in observed)
+    args = (p.x, p.y, p.w_h, p.theta)
+    scale = tuple(gradient_scale(*args, **kw))
+    kappa = residual_factor(*args, **kw)
+    cand = _evaluate(mistake_id, args, kw, batch)
+    return all(matches(o, c, s, kappa) for o, c, s in zip(obs, cand, scale))

@@ -18,18 +18,19 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-
-from gradcheck.diagnosis.diagnose import diagnose
 from gradcheck.grading import notebook
-from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, observed_gradients, run_checks
+from gradcheck.grading.activation import detect_activation
+from gradcheck.grading.advice import advise
+from gradcheck.grading.checks import MAX_SCORE, CheckResult, Context, run_checks
 from gradcheck.grading.contract import Contract, load_contract
 from gradcheck.grading.entries import EntryErrors, entry_errors
 from gradcheck.grading.files import collect_paths
 from gradcheck.grading.plan import main_block, reference_block
 from gradcheck.grading.problems import make_problems, reference
+from gradcheck.grading.repro import with_examples
 from gradcheck.grading.sandbox import runner as sandbox
 from gradcheck.grading.sandbox.budget import Budget
 from gradcheck.grading.sandbox.protocol import Prepared
@@ -74,35 +75,8 @@ def parse_activation(text) -> tuple[str, str] | None:
     return None if text is None else activations.pair(text, argument="activation")
 
 
-def detect_activation(ctx: Context, candidates) -> tuple[str | None, str | None]:
-    """The built-in σ that maps the student's pre_h to h (and pre_y to ŷ) in every batch, if any."""
-    found = []
-    for _layer, (pre, post), names in (
-        ("hidden", ("pre_h", "h"), candidates[0]),
-        ("output", ("pre_y", "y_hat"), candidates[1]),
-    ):
-        errors = {name: 0.0 for name in names}
-        seen = False
-        for c, _case in enumerate(ctx.problems.cases):
-            r = ctx.calls.get(f"fwd/{c}")
-            keys = ctx.contract.forward.keys
-            if r is None or r.status != "ok" or keys.get(pre) not in r.values or keys.get(post) not in r.values:
-                continue
-            z, a = r.values[keys[pre]].reshape(-1), r.values[keys[post]].reshape(-1)
-            if z.shape != a.shape or not np.all(np.isfinite(z)) or not np.all(np.isfinite(a)):
-                continue
-            seen = True
-            for name in names:
-                act = activations.get(name)
-                scale = np.abs(act.sigma(z)) + np.abs(z * act.dsigma(z)) + 1e-12
-                errors[name] = max(errors[name], float(np.max(np.abs(a - act.sigma(z)) / scale)))
-        fits = [name for name in names if seen and errors[name] <= 1e-5]
-        found.append(fits[0] if len(fits) == 1 else None)  # none, or ambiguous (e.g. all outputs 0)
-    return found[0], found[1]
-
-
-def _context(problems, ref, contract, layout, run) -> Context:
-    return Context(problems, ref, contract, layout, dict(run.calls), run.import_error, {})
+def _context(problems, ref, contract, layout, run, path) -> Context:
+    return Context(problems, ref, contract, layout, dict(run.calls), run.import_error, {}, Path(path).name)
 
 
 def _layout_retry(ctx: Context) -> int | None:
@@ -119,67 +93,6 @@ def _layout_retry(ctx: Context) -> int | None:
         if all(p is not None and p.status == "ok" for p in probes):
             return i + 1
     return None
-
-
-def _diagnose(ctx: Context, checks: list[CheckResult]) -> list[tuple[str, str]]:
-    by = {c.name: c for c in checks}
-    out: list[tuple[str, str]] = []
-    failures = []
-    for name in ("grad_w_h_values", "grad_theta_values", "grad_w_h_shape", "grad_theta_shape"):
-        failures += [f for f in by[name].failures if f not in failures]
-    for c, s in failures[:3]:
-        case = ctx.problems.cases[c]
-        observed = observed_gradients(ctx, f"ref/{c}/{s}", case.d, case.m)
-        if observed is None:
-            continue
-        try:
-            d = diagnose(
-                observed, case.X[s], case.Y[s], case.w_h, case.theta, hidden=ctx.ref.hidden, output=ctx.ref.output
-            )
-        except Exception:
-            continue
-        for mistake in d.mistakes:
-            if mistake.id not in {m for m, _ in out}:
-                out.append((mistake.id, mistake.message))
-        if not d.mistakes and not d.correct and d.summary and "unmatched" not in {m for m, _ in out}:
-            out.append(("unmatched", d.summary))
-    grads_ok = by["grad_w_h_values"].passed and by["grad_theta_values"].passed
-    if grads_ok and not by["forward_values"].passed:
-        out.append(
-            (
-                "bug_in_forward",
-                f"{ctx.contract.gradients.function} is right (it agrees with the reference "
-                f"when fed the reference intermediates) but {ctx.contract.forward.function} "
-                "is not: fix the forward pass",
-            )
-        )
-    elif by["forward_values"].passed and not grads_ok and not by["consistent_with_own_forward"].passed:
-        out.append(
-            (
-                "bug_in_gradients",
-                f"{ctx.contract.forward.function} is right; {ctx.contract.gradients.function}"
-                " disagrees with finite differences of it: the bug is in the gradients",
-            )
-        )
-    if not by["inputs_not_mutated"].passed and "in place" in by["inputs_not_mutated"].message:
-        out.append(
-            (
-                "mutates_inputs",
-                f"{by['inputs_not_mutated'].message.split('; first: ')[-1]}: work on a copy "
-                "(np.array(a), a.copy()) or build new arrays; an alias such as `g = theta` "
-                "followed by `g[:] = ...` writes into the caller's θ",
-            )
-        )
-    if any("numerical approximation" in by[name].message for name in ("grad_w_h_values", "grad_theta_values")):
-        out = [(m, msg) for m, msg in out if m != "unmatched"]  # that is what it did not match
-        out.append(
-            (
-                "numerical_approximation",
-                "the gradients agree with the reference only to about 1e-8: they "
-                "look computed by finite differences, not by the formulas (6) and (11)",
-            )
-        )
-    return out
 
 
 def _failed_closed(
@@ -244,7 +157,7 @@ def _attempt(path, problems, contract, layout, pair, given, opts, probes=()):
     budget = opts["budget"]
     opts = {k: v for k, v in opts.items() if k != "budget"}
     runs = [budget.run(path, _plan(problems, contract, layout, pair, main=True, probes=probes), **opts)]
-    ctx = _context(problems, reference(problems, *pair), contract, layout, runs[0])
+    ctx = _context(problems, reference(problems, *pair), contract, layout, runs[0], path)
     source = "given" if given else "assumed"
     if not given and runs[0].calls:
         hidden, output = detect_activation(ctx, (problems.hidden, problems.output))
@@ -320,6 +233,7 @@ def _grade(path, script, *, contract, seed, activation, timeout, memory_mb, isol
                 f"graded with a variant layout: {ctx.layout.describe()}; your code raised with the "
                 f"course's layout ({layout.describe()})"
             )
+    checks = with_examples(ctx, checks)
     status = next((r.status for r in runs if r.status != "ok"), "ok")
     for note in (n for c in checks for n in c.notes):
         if note not in notes:
@@ -332,7 +246,7 @@ def _grade(path, script, *, contract, seed, activation, timeout, memory_mb, isol
         ",".join(pair),
         source,
         tuple(checks),
-        tuple(_diagnose(ctx, checks)),
+        tuple(advise(ctx, checks, source=source)),
         _output(runs[0]),
         "; ".join(r.message for r in runs if r.message),
         runs[0].isolation,

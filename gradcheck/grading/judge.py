@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gradcheck.checking.tolerance import compare, default_rtol, entry_name, within
+from gradcheck.checking.tolerance import allowance, compare, default_rtol, entry_name, within
 from gradcheck.grading.contract import Contract, Layout
 from gradcheck.grading.problems import ProblemSet, Reference
 from gradcheck.grading.readings import Value, read_forward, read_gradients
@@ -29,6 +29,8 @@ __all__ = [
     "judge",
     "passes",
     "call_error",
+    "where",
+    "worst_entries",
     "case_label",
     "namer",
 ]
@@ -45,6 +47,7 @@ class CheckResult(NamedTuple):
     message: str
     notes: tuple = ()
     failures: tuple = ()  # (case, sample) of failed gradient items, for the diagnosis
+    example: str = ""  # one small failing case the student can paste and rerun (grading.repro)
 
 
 class Context(NamedTuple):
@@ -55,11 +58,16 @@ class Context(NamedTuple):
     calls: dict  # call id -> CallResult
     import_error: str | None
     memo: dict | None = None  # readings already made: {(kind, call id, ...): (CallResult, reading)}
+    file: str = "your file"  # the submission's file name, for line numbers in messages
 
 
 class Tally:
     def __init__(self):
         self.total, self.passed, self.problems, self.notes, self.failures = 0, 0, [], [], []
+        self.not_run = ""  # why the check could not observe what it needs (no credit)
+
+    def skip(self, why: str):
+        self.not_run = why
 
     def item(self, ok: bool, problem: str = "", where=None):
         self.total += 1
@@ -74,10 +82,24 @@ class Tally:
             self.notes.append(text)
 
 
-def call_error(result) -> str:
+def call_error(result, file: str = "your file") -> str:
+    """'' for a call that returned; else 'not run' or 'raised T: message at FILE:LINE (`source`)'."""
     if result is None:
         return "not run"
-    return f"raised {result.message}" if result.status == "error" else ""
+    if result.status != "error":
+        return ""
+    if result.error_type in ("NotRun", "ImportError") and result.message.startswith("not run"):
+        return f"was {result.message}"  # never called: the import failed, or an earlier call exhausted memory
+    return f"raised {result.message}{where(result, file)}"
+
+
+def where(result, file: str = "your file") -> str:
+    """' at FILE:LINE in f: `source`' for the innermost frame of the submission in an error, or ''."""
+    frames = getattr(result, "frames", ())
+    if not frames:
+        return ""
+    line, function, source = frames[-1]
+    return f" at {file}:{line} in {function}" + (f": `{source}`" if source else "")
 
 
 def case_label(problems, c) -> str:
@@ -99,7 +121,7 @@ def forward_reading(ctx: Context, cid: str, n: int, m: int):
     """(readings, error) for forward call ``cid``."""
     r = ctx.calls.get(cid)
     if call_error(r):
-        return None, f"{ctx.contract.forward.function} {call_error(r)}"
+        return None, f"{ctx.contract.forward.function} {call_error(r, ctx.file)}"
     return _memo(ctx, ("forward", cid, n, m), r, lambda: (read_forward(ctx.contract, r.values, r.kinds, n, m), ""))
 
 
@@ -107,7 +129,7 @@ def gradient_reading(ctx: Context, cid: str, d: int, m: int):
     """(readings, error) for gradient call ``cid``."""
     r = ctx.calls.get(cid)
     if call_error(r):
-        return None, f"{ctx.contract.gradients.function} {call_error(r)}"
+        return None, f"{ctx.contract.gradients.function} {call_error(r, ctx.file)}"
     return _memo(
         ctx,
         ("gradients", cid, d, m, ctx.layout),
@@ -143,8 +165,28 @@ def judge(value: Value, want, scale, name, t: Tally, label: str, where=None) -> 
             where,
         )
         return "approx"
-    t.item(False, f"{label}: {c.message or 'disagrees'} (rel. error {c.max_rel_error:.1e})", where)
+    worst = worst_entries(value.array, want, scale, default_rtol(dtype), name, 1)
+    t.item(False, f"{label}: {c.n_failed} of {np.size(want)} entries disagree; worst {worst}", where)
     return "wrong"
+
+
+def _g(v: float) -> str:
+    return "0" if v == 0 else f"{v:.6g}".replace("-", "−")
+
+
+def worst_entries(actual, want, scale, rtol, name=None, k: int = 3) -> str:
+    """The k entries furthest outside the tolerance: returned, expected, absolute error, and the relative
+    error where the expected value is not 0 (absolute alone where it is)."""
+    a, r = np.asarray(actual, float).ravel(), np.asarray(want, float).ravel()
+    name = name or (lambda i: f"[{', '.join(map(str, np.unravel_index(i, np.shape(want))))}]")
+    excess = np.abs(a - r) / allowance(np.broadcast_to(scale, np.shape(want)), rtol=rtol).ravel()
+    bad = np.flatnonzero(~within(a, r, np.broadcast_to(scale, np.shape(want)).ravel(), rtol=rtol))
+    parts = []
+    for i in bad[np.argsort(-excess[bad], kind="stable")][:k]:
+        err = abs(a[i] - r[i])
+        rel = f", rel. error {err / abs(r[i]):.1e}" if r[i] else "; the expected value is 0"
+        parts.append(f"{name(i)} = {_g(a[i])}, expected {_g(r[i])} (abs. error {err:.1e}{rel})")
+    return "; ".join(parts)
 
 
 def passes(actual, reference, scale, rtol) -> bool:

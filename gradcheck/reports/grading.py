@@ -29,6 +29,7 @@ from xml.sax.saxutils import escape, quoteattr
 from gradcheck.grading.files import display_names, file_stems
 from gradcheck.grading.grade import SubmissionResult
 from gradcheck.reports.classpage import class_report
+from gradcheck.reports.feedback import example_block
 from gradcheck.reports.progress import Bar
 from gradcheck.reports.sanitise import clean, clean_path, clean_result, md_block, md_cell, md_code, md_text, one_line
 from gradcheck.reports.text import terminal_table, write
@@ -142,7 +143,11 @@ def feedback_markdown(r: SubmissionResult) -> str:
     failed = [c for c in r.checks if not c.passed]
     if failed:
         out += ["", "## Failed checks", ""]
-        out += [f"- **{md_text(c.title)}** ({c.score:g}/{c.points:g}): {md_code(c.message)}" for c in failed]
+        seen: dict = {}
+        for c in failed:
+            out += [f"- **{md_text(c.title)}** ({c.score:g}/{c.points:g}): {md_code(c.message)}"] + example_block(
+                c, seen
+            )
     if r.notes:
         out += ["", "## Notes", ""] + [f"- {md_text(n)}" for n in r.notes]
     if r.output.strip():
@@ -214,6 +219,7 @@ def gradescope_json(r: SubmissionResult, *, visibility: str = "visible") -> str:
     tests = []
     for i, c in enumerate(r.checks, 1):
         text = md_text(c.message) + ("\n\n" + "\n".join(f"- {md_text(n)}" for n in c.notes) if c.notes else "")
+        text += "\n" + "\n".join(example_block(c)) if c.example else ""
         tests.append(
             {
                 "name": c.title,

@@ -431,7 +431,18 @@ def _describe(exc):
         "error_type": type(exc).__name__,
         "message": _cap(message, MSG_CAP),
         "traceback": _cap(tb, TB_CAP, tail=True),
+        "frames": _student_frames(exc),
     }
+
+
+def _student_frames(exc):
+    """[[line, function, source line], ...] of the traceback's frames in submission.py, innermost last."""
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)
+        mine = [f for f in frames if os.path.basename(f.filename) == "submission.py"]
+        return [[int(f.lineno or 0), _cap(f.name, 100), _cap((f.line or "").strip(), 200)] for f in mine[-5:]]
+    except BaseException:
+        return []
 
 
 def _load_module(box):

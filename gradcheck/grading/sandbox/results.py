@@ -33,6 +33,7 @@ class CallResult:
     traceback: str = ""
     kinds: dict = field(default_factory=dict)  # key -> what was returned, e.g. 'ndarray:float32'
     mutated: tuple = ()  # names of array arguments the call changed in place
+    frames: tuple = ()  # for an error: ((line, function, source line), ...) in the submission, innermost last
 
 
 @dataclass
@@ -217,6 +218,21 @@ def _strings(entry: dict, key: str, count: int | None = None) -> list[str]:
     return value
 
 
+def _frames(entry: dict) -> tuple:
+    """The submission's frames of an error, as (line, function, source line); malformed ones are dropped."""
+    value = entry.get("frames", [])
+    if not isinstance(value, list):
+        return ()
+    ok = lambda f: (
+        isinstance(f, list)
+        and len(f) == 3
+        and type(f[0]) is int
+        and 0 <= f[0] < 1 << 31
+        and all(isinstance(t, str) for t in f[1:])
+    )
+    return tuple((f[0], f[1][:100], f[2][:200]) for f in value[-5:] if ok(f))
+
+
 def _shape(value, cid: str) -> tuple[int, ...]:
     if not isinstance(value, list) or len(value) > 32 or not all(type(n) is int and 0 <= n <= 1 << 40 for n in value):
         raise Invalid(f"call {cid!r}: bad shape {str(value)[:60]}")
@@ -226,7 +242,14 @@ def _shape(value, cid: str) -> tuple[int, ...]:
 def _parse_call(entry: dict, blob):
     status = entry.get("status")
     if status == "error":
-        return CallResult("error", {}, _text(entry, "message"), _text(entry, "error_type"), _text(entry, "traceback"))
+        return CallResult(
+            "error",
+            {},
+            _text(entry, "message"),
+            _text(entry, "error_type"),
+            _text(entry, "traceback"),
+            frames=_frames(entry),
+        )
     if status != "ok":
         raise Invalid(f"call status {str(status)[:40]!r} is neither 'ok' nor 'error'")
     cid = entry["id"]
