@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import expit
 
 from gradcheck.model import activations
-from gradcheck.model.network import forward_unchecked, pack
+from gradcheck.model.network import forward_unchecked
 
 EPS = np.finfo(np.float64).eps
 STEP = 2.0**-7  # the first step moves pre_y (and pre_h) by at most STEP
@@ -74,6 +74,10 @@ def _slope(delta_sigma, z):
     return np.abs(delta_sigma(z - delta, 2 * delta)) / (2 * delta)
 
 
+def _finite_steps(steps):
+    return np.where(np.isfinite(steps), np.minimum(steps, 1e100), STEP)
+
+
 class Incremental:
     """Δl = l(p + t·e_i) − l(p) for many (i, t), from one cached forward pass (module doc)."""
 
@@ -98,27 +102,50 @@ class Incremental:
             )
         )
         q = np.maximum(np.abs(r), R) * S_y
-        self.scale = pack(
-            np.abs(f.x_bar).T @ (q[:, None] * np.abs(theta[:-1]) * S_h) / self.n, q @ np.abs(f.h_bar) / self.n
-        )
+        x_abs, h_abs = np.abs(f.x_bar), np.abs(f.h_bar)
+        self.scale = self._packed(x_abs, q[:, None] * np.abs(theta[:-1]) * S_h, q @ h_abs / self.n)
         # rounding of Δl(t) = l(p + t e_i) − l(p) = Δŷ (r + Δŷ/2), each factor to a few ulps (the
         # rounded argument of σ adds eps·|pre|): ≤ c·eps·|Δl(t)|, |Δl(t)| ≤ |t|·mean_s (|r| + |Δŷ|/2)·|∂ŷ/∂p_i|,
         # |Δŷ| ≤ S_y·STEP + STEP² (|σ''| ≤ 2; STEP for a kinked σ_y) since |Δpre_y| ≤ STEP by the
         # steps below; the order-4 stencils have Σ|w_q t_q| ≤ 2 (central), ≲ 10 (one-sided)
         q_r = (np.abs(r) + (STEP if self.kinks_y else S_y * STEP + STEP**2)) * S_y
         c = 16 * (4 + np.abs(f.pre_h).max(initial=0) + np.abs(f.pre_y).max(initial=0))
-        self.rounding = (
-            c
-            * EPS
-            * pack(
-                np.abs(f.x_bar).T @ (q_r[:, None] * np.abs(theta[:-1]) * S_h) / self.n, q_r @ np.abs(f.h_bar) / self.n
-            )
-        )
+        self.rounding = self._packed(x_abs, q_r[:, None] * np.abs(theta[:-1]) * S_h, q_r @ h_abs / self.n)
+        self.rounding *= c * EPS
         self.noise_full = float(np.mean(EPS * (f.l + np.abs(r) * R)))  # a whole forward pass's rounding
-        xmax, hmax = np.abs(f.x_bar).max(axis=0), np.abs(f.h_bar).max(axis=0)
+        self.xmax, self.hmax = x_abs.max(axis=0), h_abs.max(axis=0)
+        self.theta_1 = np.maximum(1.0, np.abs(theta[:-1]))
+
+    def _packed(self, x_abs, Q, tail) -> np.ndarray:
+        """pack(|x̄|ᵀ Q / n, tail), the matrix product written in place (no copies of 8 MB at 1M)."""
+        out = np.empty(self.P)
+        block = out[: self.split].reshape(x_abs.shape[1], self.m)
+        if self.n == 1:  # the same products, without BLAS's thread start-up (≈ 30 ms on a busy machine)
+            np.multiply.outer(x_abs[0], Q[0], out=block)
+        else:
+            np.matmul(x_abs.T, Q, out=block)
+        block /= self.n
+        out[self.split :] = tail
+        return out
+
+    def steps_at(self, i) -> np.ndarray:
+        """The first step of coordinates ``i``: it moves pre_h (w_h) and pre_y by at most STEP."""
+        i = np.asarray(i, dtype=np.intp)
+        w = i < self.split
+        k, j = np.divmod(np.where(w, i, 0), self.m)
         with np.errstate(divide="ignore"):
-            steps = pack(STEP / (xmax[:, None] * np.maximum(1.0, np.abs(theta[:-1]))), STEP / hmax)
-        self.steps = np.where(np.isfinite(steps), np.minimum(steps, 1e100), STEP)
+            theta_steps = STEP / self.hmax[np.where(w, 0, i - self.split)]
+            steps = np.where(w, STEP / (self.xmax[k] * self.theta_1[j]), theta_steps)
+        return _finite_steps(steps)
+
+    def steps_tile(self, rows: slice, cols: slice) -> np.ndarray:
+        """:meth:`steps_at` of the tile w_h[rows, cols], as a (rows, cols) array."""
+        with np.errstate(divide="ignore"):
+            return _finite_steps(STEP / (self.xmax[rows, None] * self.theta_1[None, cols]))
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.steps_at(np.arange(self.P))
 
     def __call__(self, t, i, s=None):
         """l(p + t·e_i) − l(p), mean over samples (or sample s's); t (A, q), i and s (A, 1) or (A,)."""

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.differentiate import derivative as _scipy_derivative
 
-__all__ = ["Derivative", "derivative", "kink_at_zero"]
+__all__ = ["Derivative", "derivative", "kink_at_zero", "richardson"]
 
 ORDER = 4
 
@@ -42,14 +42,19 @@ def _take(args, idx):
     return tuple(np.asarray(a)[idx] if np.ndim(a) else a for a in args)
 
 
+def richardson(vals, h, factor):
+    """df₂ and |df₂ − df₁| from f at t = (h, h/c, h/c², −h, −h/c, −h/c²) (A, 6); h: (A, 3) = h/c^q."""
+    D = (vals[:, :3] - vals[:, 3:]) / (2 * h)
+    c2 = factor * factor
+    rich = (c2 * D[:, 1:] - D[:, :-1]) / (c2 - 1)  # df₁, df₂
+    return rich[:, 1], np.abs(rich[:, 1] - rich[:, 0])
+
+
 def _central(f, steps, args, factor):
     """df₂, |df₂ − df₁| of the two first iterations and the values of f, one call of f."""
     h = steps[:, None] / factor ** np.arange(3)  # h, h/c, h/c²
     vals = f(np.concatenate([h, -h], axis=1), *[np.asarray(a)[:, None] for a in args])
-    D = (vals[:, :3] - vals[:, 3:]) / (2 * h)
-    c2 = factor * factor
-    rich = (c2 * D[:, 1:] - D[:, :-1]) / (c2 - 1)  # df₁, df₂
-    return rich[:, 1], np.abs(rich[:, 1] - rich[:, 0]), vals
+    return (*richardson(vals, h, factor), vals)
 
 
 def derivative(
