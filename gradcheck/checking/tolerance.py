@@ -143,16 +143,19 @@ class Tally(NamedTuple):
     nonfinite: tuple | None = None  # (index, value) of the first non-finite a
 
 
-def tally(a, r, e, denom, *, rtol: float, safety: float = SAFETY, start: int = 0) -> Tally:
+def tally(a, r, e, denom, *, rtol: float, safety: float = SAFETY, start: int = 0, tol=None) -> Tally:
     """The reductions of :func:`compare` over a block: 1-D ``a`` (any real dtype), ``r``, ``e`` and
-    ``denom`` = max(s_i, floor·max_j s_j) with the max over ALL entries (so blocks add up exactly)."""
-    a = a.astype(np.float64)
-    if not np.all(np.isfinite(a)):
+    ``denom`` = max(s_i, floor·max_j s_j) with the max over ALL entries (so blocks add up exactly);
+    ``tol``: allowance(denom, e, rtol=rtol, safety=safety) if the caller has it already."""
+    a = np.asarray(a, dtype=np.float64)
+    if not np.isfinite(np.add.reduce(a)) and not np.all(np.isfinite(a)):  # (a cheap screen first)
         i = int(np.flatnonzero(~np.isfinite(a))[0])
         return Tally(a.size, np.inf, np.inf, np.inf, start + i, 0, (), np.inf, 0.0, (start + i, a[i]))
-    diff = np.abs(a - r)
+    d = a - r
+    diff = np.abs(d)
     atol = UNDERFLOW
-    tol = allowance(denom, e, rtol=rtol, safety=safety)  # = rtol·denom + tiny/eps + safety·e
+    if tol is None:
+        tol = allowance(denom, e, rtol=rtol, safety=safety)  # = rtol·denom + tiny/eps + safety·e
     bad = diff > tol
     # relative error is reported where the scale, not the oracle's error bar, sets the tolerance
     resolvable = rtol * denom >= safety * e + atol
@@ -161,7 +164,6 @@ def tally(a, r, e, denom, *, rtol: float, safety: float = SAFETY, start: int = 0
         excess = np.where(diff == 0, 0.0, diff / tol)
     worst = int(np.argmax(excess)) if r.size else 0
     order = np.flatnonzero(bad)[np.argsort(-excess[bad], kind="stable")][:10]
-    d = a - r
     return Tally(
         a.size,
         float(diff.max(initial=0.0)),

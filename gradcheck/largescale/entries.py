@@ -75,7 +75,7 @@ def _kinked(ev, coords, atol, engine):
     ii, ss = np.repeat(coords, ev.n), np.tile(np.arange(ev.n), coords.size)
     pos, neg, _ = ev.kink_distances(ii, ss)  # one-sided steps stop short of the next kink
     steps = [np.minimum(ev.steps_at(ii), 0.5 * np.where(np.isfinite(d) & (d > 0), d, np.inf)) for d in (pos, neg)]
-    return subgradients(ev, ii, ss, steps, atol, lambda a: 5 * ev.n * ev.rounding[ii], coords.size, engine)
+    return subgradients(ev, ii, ss, steps, atol, lambda a: 5 * ev.n * ev.factor_at("rounding", ii), coords.size, engine)
 
 
 def subgradients(term, ii, ss, steps, atol, rounding, n_coords, engine="stencil"):
@@ -97,7 +97,7 @@ def subgradients(term, ii, ss, steps, atol, rounding, n_coords, engine="stencil"
 
 def generic_full(ev, coords, *, threads, chunk, engine):
     """Reference and error for ``coords`` of the network (incremental evaluations), chunked and threaded."""
-    atol = 1e-15 * float(ev.scale.max(initial=0.0))
+    atol = 1e-15 * ev.scale_max
     pieces = [coords[s : s + chunk] for s in range(0, coords.size, chunk)]
 
     def work(c):
@@ -108,7 +108,7 @@ def generic_full(ev, coords, *, threads, chunk, engine):
             c[~at],
             ev.steps_at(c[~at]),
             atol,
-            rounding=ev.rounding[c[~at]],
+            rounding=ev.factor_at("rounding", c[~at]),
             kinks=None if kinks is None else tuple(k[~at] for k in kinks),
             engine=engine,
         )

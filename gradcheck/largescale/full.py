@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gradcheck.checking.tolerance import FLOOR, Comparison, allowance, default_rtol, entry_name, tally, verdict
+from gradcheck.checking.tolerance import FLOOR, Comparison, Tally, allowance, default_rtol, entry_name, tally, verdict
 from gradcheck.largescale.blackbox import check_gradient_blackbox
 from gradcheck.largescale.entries import (
     CHUNK,
@@ -48,6 +48,7 @@ from gradcheck.largescale.entries import (
     RTOL_FD,
     FullCheck,
     generic_full,
+    judge,
     run_derivative,
 )
 from gradcheck.largescale.incremental import EPS, STEP, Incremental
@@ -97,6 +98,7 @@ def network_problem(x, y, w_h, theta, hidden, output):
 class _Out(NamedTuple):
     ref: np.ndarray
     err: np.ndarray
+    tol: np.ndarray
     status: np.ndarray
 
 
@@ -107,70 +109,94 @@ def _pool_map(fn, items, threads):
     return [fn(item) for item in items]
 
 
-def _tiled(ev, start, stop, out, *, threads, atol) -> tuple[np.ndarray, int]:
-    """Scipy's first two central iterations for the w_h entries of [start, stop), tile by tile, into
-    ``out`` (indexed from ``start``); returns the entries not converged and the evaluations made."""
-    tiles = StencilTiles(ev, target=TILE)
-    ranges = tile_ranges(start, min(stop, ev.split), ev.m, TILE)
+def _segments(ev, start, stop) -> list:
+    """(rows, cols, first flat index) pieces of [start, stop): tiles of w_h, then blocks of θ (rows None)."""
+    segs = tile_ranges(start, min(stop, ev.split), ev.m, TILE)
+    for lo in range(max(start, ev.split), stop, BLOCK):
+        segs.append((None, slice(lo - ev.split, min(lo + BLOCK, stop) - ev.split), lo))
+    return segs
 
-    def work(tile):
-        rows, cols, first = tile
+
+def _size(seg) -> int:
+    rows, cols, _ = seg
+    return (cols.stop - cols.start) * (1 if rows is None else rows.stop - rows.start)
+
+
+class _Tiled:
+    """The smooth network's check of the range [start, stop): scipy's first two central iterations of
+    every w_h entry tile by tile (:mod:`gradcheck.largescale.tiles`), the rest (θ, entries not converged
+    after them) by :func:`gradcheck.largescale.entries.generic_full`, and the comparison tallied per piece
+    (:func:`gradcheck.checking.tolerance.tally`) while it is in cache."""
+
+    def __init__(self, ev, start, stop, g_at, *, rtol, atol):
+        self.ev, self.start, self.g_at, self.rtol, self.atol = ev, start, g_at, rtol, atol
+        self.tiles, self.segs = StencilTiles(ev, target=TILE), _segments(ev, start, stop)
+        self.out = _Out(*(np.empty(stop - start) for _ in range(3)), np.empty(stop - start, int))
+        self.rtol_cmp = default_rtol(g_at(0, 0).dtype) if rtol is None else rtol
+        self.F = FLOOR * ev.scale_max if (start, stop) == (0, ev.P) else None  # floor · max s of the check
+
+    def stencil(self, seg):
+        """Values, derivatives and error bounds of a tile; its tally if every entry converged."""
+        rows, cols, first = seg
+        if rows is None:
+            return first + np.arange(_size(seg)), None
+        ev, out, at = self.ev, self.out, slice(first - self.start, first - self.start + _size(seg))
         h = ev.steps_tile(rows, cols)
-        vals = tiles.values(rows, cols, h)
+        vals = self.tiles.values(rows, cols, h)
         h = h.reshape(-1)
-        df, error = richardson(vals, h[:, None] / _STEPS, FACTOR)
-        at = slice(first - start, first - start + h.size)
+        df, error = richardson(vals, h[None] / _STEPS[:, None], FACTOR)
         out.ref[at] = df
-        np.add(error, ev.rounding[first : first + h.size], out=out.err[at])  # + the evaluations' rounding
+        np.add(error, ev.factor_tile("rounding", rows, cols), out=out.err[at])  # + the evaluations' rounding
         with np.errstate(invalid="ignore"):
-            converged = error < atol + RTOL_FD * np.abs(df)
+            converged = error < self.atol + RTOL_FD * np.abs(df)
         out.status[at] = np.where(converged, 0, -2)
-        return first + np.flatnonzero(~converged)
+        todo = first + np.flatnonzero(~converged)
+        return todo, (self.tally(seg) if not todo.size and self.F is not None else None)
 
-    todo = _pool_map(work, ranges, threads)
-    return (np.concatenate(todo) if todo else np.empty(0, np.intp)), 6 * max(0, min(stop, ev.split) - start)
+    def tally(self, seg):
+        """compare's reductions and allowance() for a piece; a non-finite reference is counted instead."""
+        rows, cols, first = seg
+        lo = first - self.start
+        hi, out = lo + _size(seg), self.out
+        ref, err = out.ref[lo:hi], out.err[lo:hi]
+        if not np.isfinite(np.add.reduce(ref) + np.add.reduce(err)):  # a cheap screen; exact below
+            bad = ~(np.isfinite(ref) & np.isfinite(err))
+            if bad.any():
+                return lo + int(np.argmax(bad)), int(bad.sum())
+        denom = np.maximum(self.ev.factor_tile("scale", rows, cols), self.F)  # = max(s, floor·max s)
+        tol = out.tol[lo:hi]
+        tol[:] = allowance(denom, err, rtol=self.rtol)
+        same = self.rtol_cmp == (default_rtol(np.float64) if self.rtol is None else self.rtol)
+        return tally(self.g_at(lo, hi), ref, err, denom, rtol=self.rtol_cmp, start=lo, tol=tol if same else None)
+
+    def run(self, *, threads, chunk, name):
+        ev, out = self.ev, self.out
+        done = _pool_map(self.stencil, self.segs, threads)
+        todo = np.concatenate([t for t, _ in done])
+        evals = 6 * sum(_size(s) for s in self.segs if s[0] is not None)
+        if todo.size:  # they restart from the same step, as in scipy's loop
+            ref, err, status, more, _ = generic_full(ev, todo, threads=threads, chunk=chunk, engine="stencil")
+            at = todo - self.start
+            out.ref[at], out.err[at], out.status[at] = ref, err, status
+            evals += more
+        if self.F is None:
+            scale_max = max(self.ev.factor_tile("scale", r, c).max(initial=0) for r, c, _ in self.segs)
+            self.F = FLOOR * float(scale_max)
+        missing = [s for s, (_, part) in zip(self.segs, done) if part is None]
+        tallied = iter(_pool_map(self.tally, missing, threads))
+        parts = [part if part is not None else next(tallied) for _, part in done]
+        return out, evals, _merge(parts, rtol=self.rtol, rtol_cmp=self.rtol_cmp, name=name)
 
 
-def _derivatives(ev, coords, *, threads, chunk, engine, atol):
-    """Reference, error bound and status of ``coords`` (an index array, or a range (start, stop)),
-    the evaluations and the entries at an exact kink."""
-    if isinstance(coords, tuple) and engine == "stencil" and not (ev.kinks_h or ev.kinks_y):
-        start, stop = coords
-        out = _Out(np.empty(stop - start), np.empty(stop - start), np.empty(stop - start, int))
-        todo, evals = _tiled(ev, start, stop, out, threads=threads, atol=atol)
-        rest = np.concatenate([todo, np.arange(max(start, ev.split), stop)])
-        if rest.size:
-            ref, err, status, more, n_kinks = generic_full(ev, rest, threads=threads, chunk=chunk, engine=engine)
-            out.ref[rest - start], out.err[rest - start], out.status[rest - start] = ref, err, status
-            evals += more  # the unconverged restart from the same step, as in scipy's loop
-        return (*out, evals, 0)
-    if isinstance(coords, tuple):
-        coords = np.arange(*coords)
-    return generic_full(ev, coords, threads=threads, chunk=chunk, engine=engine)
-
-
-def _verdict(g_at, ref, err, scale, *, rtol, threads, name):
-    """compare(g, ref, error=err, scale=scale, rtol) and allowance(scale, err, rtol), block by block;
-    a reference that is not finite fails the check by name (no tolerance can hold it)."""
-    F = FLOOR * float(scale.max(initial=0.0))
-    tol = np.empty(ref.size)
-    rtol_cmp = default_rtol(g_at(0, 0).dtype) if rtol is None else rtol
-
-    def work(lo):
-        hi = min(lo + BLOCK, ref.size)
-        denom = np.maximum(scale[lo:hi], F)  # = max(s, floor·max s) of the whole check
-        tol[lo:hi] = allowance(denom, err[lo:hi], rtol=rtol)
-        bad = ~(np.isfinite(ref[lo:hi]) & np.isfinite(err[lo:hi]))
-        first = lo + int(np.argmax(bad)) if bad.any() else None
-        return tally(g_at(lo, hi), ref[lo:hi], err[lo:hi], denom, rtol=rtol_cmp, start=lo), first, int(bad.sum())
-
-    parts = _pool_map(work, list(range(0, ref.size, BLOCK)), threads)
-    bad = [(first, count) for _, first, count in parts if first is not None]
+def _merge(parts, *, rtol, rtol_cmp, name) -> Comparison:
+    """:func:`gradcheck.checking.tolerance.verdict` of the pieces, or the failure naming the first entry
+    without a finite reference (no tolerance can hold it)."""
+    bad = [p for p in parts if not isinstance(p, Tally)]
     if bad:
         i, count = bad[0][0], sum(c for _, c in bad)
         message = f"the loss was not finite near {name(i)}: no reference for {count} entries"
-        return Comparison(False, np.inf, np.inf, np.inf, np.inf, name(i), count, (name(i),), rtol or 0.0, message), tol
-    return verdict([p for p, _, _ in parts], rtol=rtol_cmp, name=name), tol
+        return Comparison(False, np.inf, np.inf, np.inf, np.inf, name(i), count, (name(i),), rtol or 0.0, message)
+    return verdict(parts, rtol=rtol_cmp, name=name)
 
 
 def check_gradient(
@@ -201,19 +227,21 @@ def check_gradient(
     gw, gt = _gradient_blocks(grad_w_h, grad_theta, p.dims.d, p.dims.m)
     t1 = time.perf_counter()
     coords = _as_range(_coords, ev.P)
-    atol = 1e-15 * float(ev.scale.max(initial=0.0))
-    ref, err, status, evals, n_kinks = _derivatives(ev, coords, threads=threads, chunk=chunk, engine=engine, atol=atol)
-    t2 = time.perf_counter()
-    if isinstance(coords, tuple):
+    if isinstance(coords, tuple) and engine == "stencil" and not (ev.kinks_h or ev.kinks_y):
         start, stop = coords
         gw_flat = gw.reshape(-1)
         g_at = lambda lo, hi: _flat_slice(gw_flat, gt, start + lo, start + hi)
-        scale, index = ev.scale[start:stop], lambda i: start + i
+        run = _Tiled(ev, start, stop, g_at, rtol=rtol, atol=1e-15 * ev.scale_max)
+        out, evals, cmp = run.run(threads=threads, chunk=chunk, name=lambda i: entry_name(start + i, *p.dims[:2]))
+        ref, err, tol, status, n_kinks = *out, 0
+        t2 = time.perf_counter()
     else:
-        g = pack(gw, gt)[coords]
-        g_at, scale, index = (lambda lo, hi: g[lo:hi]), ev.scale[coords], lambda i: coords[i]
-    name = lambda i: entry_name(index(i), p.dims.d, p.dims.m)
-    cmp, tol = _verdict(g_at, ref, err, scale, rtol=rtol, threads=threads, name=name)
+        index = np.arange(*coords) if isinstance(coords, tuple) else coords
+        ref, err, status, evals, n_kinks = generic_full(ev, index, threads=threads, chunk=chunk, engine=engine)
+        t2 = time.perf_counter()
+        g = pack(gw, gt)[index]
+        cmp = judge(g, ref, err, ev.scale[index], rtol, lambda i: entry_name(index[i], p.dims.d, p.dims.m))
+        tol = allowance(ev.scale[index], err, rtol=rtol)
     timing = dict(setup=t1 - t0, derivatives=t2 - t1, compare=time.perf_counter() - t2)
     return FullCheck(cmp.passed, cmp, ref, err, tol, status, evals / ev.P + 1, evals, n_kinks, timing)
 

@@ -96,20 +96,21 @@ class StencilTiles:
         return b
 
     def values(self, rows: slice, cols: slice, h: np.ndarray) -> np.ndarray:
-        """(R·C, 6) values of Δl for the tile w_h[rows, cols] with first steps ``h`` (R, C)."""
+        """(6, R·C) values of Δl for the tile w_h[rows, cols] with first steps ``h`` (R, C), in the
+        order t = h, h/2, h/4, −h, −h/2, −h/4 (a view of this thread's buffer: use before the next call)."""
         ev = self.ev
         R, C, n = h.shape[0], h.shape[1], ev.n
-        t = h[:, :, None] / np.array([1.0, 2.0, 4.0])  # the stencil's h, h/c, h/c² (c = 2), exactly
-        x = ev.xT[rows][:, None, None, :]  # (R, 1, 1, n)
+        t = h[None] / np.array([1.0, 2.0, 4.0])[:, None, None]  # the stencil's h, h/c, h/c² (c = 2), exactly
+        x = ev.xT[rows][None, :, None, :]  # (1, R, 1, n)
         if not self.sigmoid:
             return self._generic(rows, cols, t, x)
         b = self._buffers(R * C * 6 * n)
-        view = lambda name, q: b[name][: R * C * q * n].reshape(R, C, q, n)
+        view = lambda name, q: b[name][: R * C * q * n].reshape(q, R, C, n)
         u, tmp, E6, D6, v6, w6 = view("u", 3), view("t3", 3), view("E", 6), view("D", 6), view("v", 6), view("w", 6)
-        cols_n = lambda a: a[cols][None, :, None, :]  # (1, C, 1, n)
+        cols_n = lambda a: a[cols][None, None, :, :]  # (1, 1, C, n)
         np.multiply(t[..., None], x, out=u)  # dz = t·x̄_k
         np.multiply(u, cols_n(self.ns_h), out=u)  # −s·dz
-        E, E_neg = E6[:, :, :3], E6[:, :, 3:]
+        E, E_neg = E6[:3], E6[3:]
         expm1_into(u, E, tmp, _umax(u))
         np.subtract(-1.0, E, out=tmp)  # expm1(−u) = E / (−1 − E)
         np.divide(E, tmp, out=E_neg)
@@ -125,12 +126,12 @@ class StencilTiles:
         np.multiply(v6, 0.5, out=w6)  # Δl = Δŷ (r + Δŷ/2)
         np.add(w6, ev.r, out=w6)
         np.multiply(w6, v6, out=w6)
-        return (w6[..., 0] if n == 1 else w6.mean(axis=-1)).reshape(R * C, 6)
+        return (w6[..., 0] if n == 1 else w6.mean(axis=-1)).reshape(6, R * C)
 
     def _generic(self, rows, cols, t, x):
         ev = self.ev
-        t6 = np.concatenate([t, -t], axis=2)[..., None]  # (R, C, 6, 1)
-        z, a = ev.pre_hT[cols][None, :, None, :], ev.aux_hT[cols][None, :, None, :]
-        d_pre_y = ev.d_h.at(z, a, t6 * x) * ev.theta[cols][None, :, None, None]
+        t6 = np.concatenate([t, -t], axis=0)[..., None]  # (6, R, C, 1)
+        z, a = ev.pre_hT[cols][None, None], ev.aux_hT[cols][None, None]
+        d_pre_y = ev.d_h.at(z, a, t6 * x) * ev.theta[cols][None, None, :, None]
         d_y = ev.d_y.at(ev.pre_y, ev.aux_y, d_pre_y)
-        return (d_y * (ev.r + 0.5 * d_y)).mean(axis=-1).reshape(-1, 6)
+        return (d_y * (ev.r + 0.5 * d_y)).mean(axis=-1).reshape(6, -1)
