@@ -68,6 +68,7 @@ def run_property(
     example (unless ``shrink`` is false) and the shrunk one is reported.
     """
     state = dict(n=0, na=0, rel=0.0, norm=0.0, excess=0.0, first=0, last=None)
+    strategy = problems(hidden=hidden, output=output, batch=prop.batch)  # built (and validated) once per run
 
     @hypothesis_seed(seed)
     @settings(
@@ -81,7 +82,7 @@ def run_property(
     )
     @given(st.data())
     def body(data):
-        p = data.draw(problems(hidden=hidden, output=output, batch=prop.batch))
+        p = data.draw(strategy)
         state["n"] += 1
         try:
             result = prop.check(F, p)

@@ -20,7 +20,9 @@ def _cmd_verify(args) -> int:
         mark = "." if run.passed else "F"
         print(mark, end="", flush=True, file=sys.stderr)
 
-    report = verify(activation_names=args.activations, examples=args.examples, seed=args.seed, progress=progress)
+    report = verify(
+        activation_names=args.activations, examples=args.examples, seed=args.seed, progress=progress, jobs=args.jobs
+    )
     print(file=sys.stderr)
     print(reports.verify_table(report))
     paths = write(args.out, {"verify.json": reports.verify_json(report), "verify.md": reports.verify_markdown(report)})
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradcheck", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("verify", help="confirm the spec's derivation against both oracles")
-    add_common(v, examples=8, jobs=False)
+    add_common(v, examples=8, jobs=True)
     v.set_defaults(run=_cmd_verify)
     from gradcheck.cli.mistakes import add_parsers as add_mutants_parsers  # mutants, sensitivity
 
