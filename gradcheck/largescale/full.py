@@ -69,7 +69,7 @@ __all__ = [
     "run_derivative",
 ]
 
-TILE = 1 << 13  # w_h entries per tile: 6·TILE·n float64 per buffer (≈ 400 KB at n = 1)
+TILE = 1 << 14  # w_h entries per tile: 6·TILE·n float64 per buffer (≈ 800 KB at n = 1)
 BLOCK = 1 << 16  # entries per comparison block
 _STEPS = np.array([1.0, FACTOR, FACTOR**2])
 assert MAXITER >= 2 and FACTOR == 2.0  # the tiles evaluate scipy's first two iterations, c = 2
