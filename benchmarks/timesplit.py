@@ -15,14 +15,18 @@ from gradcheck.largescale import full as fast
 from gradcheck.model.network import pack
 
 GROUPS = [
-    ("gradcheck/largescale/incremental.py", "Δl evaluations (σ only, incremental)"),
-    ("gradcheck/largescale/stencil.py", "vectorised iterations (gradcheck.largescale.stencil)"),
+    ("gradcheck/largescale/tiles.py", "Δl evaluations (tiles of w_h)"),
+    ("gradcheck/largescale/incremental.py", "Δl evaluations (incremental: θ, setup, steps, factors)"),
+    ("gradcheck/largescale/stencil.py", "stencil iterations (Richardson)"),
     ("scipy/differentiate", "scipy.differentiate loop"),
     ("scipy/_lib", "scipy.differentiate loop"),
-    ("gradcheck/checking/tolerance.py", "compare"),
-    ("gradcheck/largescale/full.py", "full.py (setup, kinks, chunks)"),
+    ("gradcheck/checking/tolerance.py", "compare (tally, allowance)"),
+    ("gradcheck/largescale/full.py", "full.py (tiles' bookkeeping, merge)"),
+    ("gradcheck/largescale/entries.py", "generic path (θ, unconverged, kinks)"),
     ("gradcheck/model/network.py", "forward pass, pack"),
     ("gradcheck/model/shapes.py", "input validation"),
+    ("concurrent/futures", "thread pool"),
+    ("threading.py", "thread pool"),
 ]
 
 
