@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
 from gradcheck.checking.properties import PROPERTIES, Property, by_name
-from gradcheck.checking.runner import PropertyRun, run_property
+from gradcheck.checking.runner import PropertyRun, run_properties
 from gradcheck.model import activations, formulas
 from gradcheck.model.shapes import positive_int
 
@@ -63,11 +63,12 @@ def summarise(prop: Property, runs: list[PropertyRun]) -> CheckSummary:
     )
 
 
-def _cell(task) -> PropertyRun:
-    """One grid cell in a worker process: the property by name, the formulas by module name."""
-    prop_name, module, hidden, output, examples, seed = task
-    F = importlib.import_module(module)
-    return run_property(by_name(prop_name), F, hidden=hidden, output=output, examples=examples, seed=seed)
+def _group(task) -> list[PropertyRun]:
+    """One group of cells in a worker process: the properties by name, the formulas by module name."""
+    names, module, hidden, output, examples, seed = task
+    F = importlib.import_module(module) if isinstance(module, str) else module
+    props = [by_name(n) for n in names] if isinstance(names[0], str) else names
+    return run_properties(props, F, hidden=hidden, output=output, examples=examples, seed=seed)
 
 
 def _portable(properties, F) -> bool:
@@ -77,17 +78,33 @@ def _portable(properties, F) -> bool:
 
 
 def _runs(properties, F, pairs, examples, seed, jobs):
-    """PropertyRun of every (property, pair) cell, in grid order (property-major)."""
-    cells = [(prop, hidden, output) for prop in properties for hidden, output in pairs]
-    if jobs <= 1 or len(cells) < 2 or not _portable(properties, F):
-        for prop, hidden, output in cells:
-            yield run_property(prop, F, hidden=hidden, output=output, examples=examples, seed=seed)
+    """{(property index, pair index): PropertyRun} of the whole grid, yielded group by group.
+
+    A group is one pair and one kind of problem (one sample or a batch): its properties share one
+    hypothesis run (:func:`gradcheck.checking.runner.run_properties`, the same runs as one each)."""
+    kinds = list(dict.fromkeys(p.batch for p in properties))
+    groups = [
+        (b, [i for i, p in enumerate(properties) if p.batch == kind]) for b in range(len(pairs)) for kind in kinds
+    ]
+    parallel = jobs > 1 and len(groups) > 1 and _portable(properties, F)
+    task = lambda b, idx: (
+        tuple(properties[i].name for i in idx) if parallel else [properties[i] for i in idx],
+        F.__name__ if parallel else F,
+        *pairs[b],
+        examples,
+        seed,
+    )
+    tasks = [task(b, idx) for b, idx in groups]
+    if not parallel:
+        done = map(_group, tasks)
+        for (b, idx), runs in zip(groups, done):
+            yield {(i, b): run for i, run in zip(idx, runs)}
         return
-    tasks = [(prop.name, F.__name__, hidden, output, examples, seed) for prop, hidden, output in cells]
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)  # fork: no re-import
-    with ProcessPoolExecutor(min(jobs, len(cells)), mp_context=context) as pool:
-        yield from pool.map(_cell, tasks, chunksize=max(1, min(8, len(cells) // (8 * jobs))))
+    with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
+        for (b, idx), runs in zip(groups, pool.map(_group, tasks)):
+            yield {(i, b): run for i, run in zip(idx, runs)}
 
 
 def verify(
@@ -100,7 +117,7 @@ def verify(
     progress: Callable[[PropertyRun], None] | None = None,
     jobs: int | None = 1,
 ) -> VerifyReport:
-    """Run every property on every activation pair; ``progress`` sees each run as it ends (in grid order).
+    """Run every property on every activation pair; ``progress`` sees each run as it ends (group by group).
 
     ``jobs``: worker processes (None: the CPU count; 1: in this process).  Workers need the
     properties to be :data:`PROPERTIES`' own and ``F`` a module (they look both up by name);
@@ -110,14 +127,10 @@ def verify(
     jobs = (os.cpu_count() or 1) if jobs is None else positive_int(jobs, "jobs")
     properties = list(properties)
     pairs = list(itertools.product(acts, acts))
-    runs = iter(_runs(properties, F, pairs, examples, seed, jobs))
-    checks = []
-    for prop in properties:
-        cell_runs = []
-        for _ in pairs:
-            run = next(runs)
-            cell_runs.append(run)
-            if progress:
-                progress(run)
-        checks.append(summarise(prop, cell_runs))
+    grid: dict = {}
+    for done in _runs(properties, F, pairs, examples, seed, jobs):
+        grid.update(done)
+        for run in done.values() if progress else ():
+            progress(run)
+    checks = [summarise(prop, [grid[i, b] for b in range(len(pairs))]) for i, prop in enumerate(properties)]
     return VerifyReport(all(c.passed for c in checks), seed, examples, acts, tuple(checks))

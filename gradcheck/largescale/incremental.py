@@ -190,7 +190,9 @@ class Incremental:
     def steps_tile(self, rows: slice, cols: slice) -> np.ndarray:
         """:meth:`steps_at` of the tile w_h[rows, cols], as a (rows, cols) array."""
         with np.errstate(divide="ignore"):
-            return _finite_steps(STEP / (self.xmax[rows, None] * self.theta_1[None, cols]))
+            steps = STEP / (self.xmax[rows, None] * self.theta_1[None, cols])
+            smallest = self.xmax[rows].min() * self.theta_1[cols].min()  # the largest step's (rounding is monotone)
+            return steps if smallest > 0 and STEP / smallest <= 1e100 else _finite_steps(steps)
 
     @property
     def steps(self) -> np.ndarray:

@@ -11,9 +11,11 @@ Sigmoid layers (σ only, no σ'): with a = e^(−|z|), s = sign z and E = expm1(
     σ(z + δ) − σ(z) = K·E / ((1 + a) + a·E),   K = −s·a / (1 + a)
 — :func:`gradcheck.largescale.incremental._sigmoid_delta` with the factors of z hoisted (sums of
 positive terms only), so u_y = −s_y·θ_j·Δσ_h(t) = W_j·E/((1 + a) + a·E), W_j = −s_y θ_j K_j.
-E is the Taylor polynomial of expm1 of the lowest degree whose truncation is below eps/4 for the
-tile's largest |u| (always |u| ≤ 2^-7 on these stencils; beyond 0.05, libm's expm1): < 1 ulp, as
-libm's, at a fifth of the cost (no SIMD expm1 in numpy); E(−u) = −E(u)/(1 + E(u)) exactly.
+E is the Taylor polynomial of expm1 of the lowest degree whose truncation is below eps/4 for
+|u| ≤ BOUND = STEP/4 (a bound the steps guarantee, below): < 1 ulp, as libm's, at a fifth of the cost
+(numpy has no SIMD expm1).  The hidden layer evaluates it at t = h/4 only: the arguments at h/2 and h
+are exactly 2× and 4× that one, and expm1(2u) = E·(E + 2) (≤ 2 ulps after two doublings), and
+expm1(−u) = −E/(1 + E) for the negative steps.
 Each Δσ is then within a few ulps, as the rounding bound of ``Incremental`` assumes
 (tests/test_tiles.py checks the values against 64-bit-mantissa arithmetic).  Other smooth
 activations use ``Incremental``'s own Δσ on the same broadcast shapes.
@@ -26,7 +28,9 @@ import threading
 
 import numpy as np
 
-__all__ = ["EXPM1_LIMIT", "StencilTiles", "expm1_into", "tile_ranges"]
+from gradcheck.largescale.incremental import STEP
+
+__all__ = ["BOUND", "EXPM1_LIMIT", "StencilTiles", "expm1_into", "tile_ranges"]
 
 EXPM1_LIMIT = 0.05  # beyond this |u| the polynomial needs too many terms: libm's expm1
 _COEF = [1.0 / math.factorial(k) for k in range(0, 16)]
@@ -36,6 +40,11 @@ _DEGREES = [
     for D in range(2, 16)
     if (2.0**-54 * math.factorial(D + 1)) ** (1 / D) <= 1.0
 ]
+
+
+# |u| ≤ BOUND for every argument of expm1 here: the steps make |t·x̄_k| ≤ STEP/max(1, |θ_j|) (·(1 + 3 eps)),
+# so |u| ≤ STEP/4 at t = h/4 (hidden), and |u_y| = |θ_j·Δσ_h| ≤ |θ_j|·|t·x̄_k|/4 ≤ STEP/4 (σ' ≤ 1/4)
+BOUND = STEP / 4 * (1 + 2.0**-30)
 
 
 def expm1_into(u: np.ndarray, out: np.ndarray, tmp: np.ndarray, umax: float) -> np.ndarray:
@@ -49,10 +58,6 @@ def expm1_into(u: np.ndarray, out: np.ndarray, tmp: np.ndarray, umax: float) -> 
         np.multiply(tmp, u, out=tmp)
         np.add(tmp, _COEF[k], out=tmp)
     return np.multiply(tmp, u, out=out)
-
-
-def _umax(u) -> float:
-    return max(float(u.max()), -float(u.min())) if u.size else 0.0
 
 
 def tile_ranges(start: int, stop: int, m: int, target: int) -> list[tuple[slice, slice, int]]:
@@ -108,17 +113,20 @@ class StencilTiles:
         view = lambda name, q: b[name][: R * C * q * n].reshape(q, R, C, n)
         u, tmp, E6, D6, v6, w6 = view("u", 3), view("t3", 3), view("E", 6), view("D", 6), view("v", 6), view("w", 6)
         cols_n = lambda a: a[cols][None, None, :, :]  # (1, 1, C, n)
-        np.multiply(t[..., None], x, out=u)  # dz = t·x̄_k
-        np.multiply(u, cols_n(self.ns_h), out=u)  # −s·dz
-        E, E_neg = E6[:3], E6[3:]
-        expm1_into(u, E, tmp, _umax(u))
+        u2, E, E_neg = u[2], E6[:3], E6[3:]
+        np.multiply(t[2][..., None], x[0], out=u2)  # dz = t·x̄_k at t = h/4; at h/2, h: exactly 2×, 4× it
+        np.multiply(u2, cols_n(self.ns_h)[0], out=u2)  # −s·dz
+        expm1_into(u2, E[2], tmp[2], BOUND)
+        for q in (1, 0):  # expm1(2u) = E·(E + 2): sums of positive terms for u > 0, of |E| < 1 otherwise
+            np.add(E[q + 1], 2.0, out=tmp[q])
+            np.multiply(E[q + 1], tmp[q], out=E[q])
         np.subtract(-1.0, E, out=tmp)  # expm1(−u) = E / (−1 − E)
         np.divide(E, tmp, out=E_neg)
         np.multiply(cols_n(self.a_h), E6, out=D6)  # hidden: u_y = W·E / ((1 + a) + a·E)
         np.add(D6, cols_n(self.opa_h), out=D6)
         np.multiply(cols_n(self.W), E6, out=v6)
         np.divide(v6, D6, out=v6)
-        expm1_into(v6, E6, w6, _umax(v6))  # output: E_y
+        expm1_into(v6, E6, w6, BOUND)  # output: E_y (|u_y| = |θ_j Δσ_h| ≤ |θ_j|·|dz|/4 ≤ STEP/4)
         np.multiply(self.a_y, E6, out=D6)
         np.add(D6, self.opa_y, out=D6)
         np.multiply(self.K_y, E6, out=v6)
