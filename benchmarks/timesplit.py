@@ -1,7 +1,9 @@
 """Where gradcheck's full check spends its time: cProfile (one thread), grouped by module.
 
 cProfile charges a numpy ufunc's time to the Python function that calls it, so
-"Δl evaluations" is the σ arithmetic and gathers of ``gradcheck.largescale.incremental``,
+"Δl evaluations" is the σ arithmetic of ``gradcheck.largescale.tiles`` (the w_h entries, tile by
+tile) and ``gradcheck.largescale.incremental`` (θ, setup, steps), "compare" the comparison's
+reductions (fused into the tiles' pass), "full.py" the tiles' bookkeeping,
 "scipy.differentiate loop" is scipy's per-element bookkeeping (plus the few Python
 helpers of scipy._lib it calls), and so on.  Seconds of one thread, not wall time.
 """
@@ -15,8 +17,8 @@ from gradcheck.largescale import full as fast
 from gradcheck.model.network import pack
 
 GROUPS = [
-    ("gradcheck/largescale/tiles.py", "Δl evaluations (tiles of w_h)"),
-    ("gradcheck/largescale/incremental.py", "Δl evaluations (incremental: θ, setup, steps, factors)"),
+    ("gradcheck/largescale/tiles.py", "Δl evaluations (σ only, incremental)"),  # the tiles of w_h
+    ("gradcheck/largescale/incremental.py", "Δl evaluations (σ only, incremental)"),  # θ, setup, steps
     ("gradcheck/largescale/stencil.py", "stencil iterations (Richardson)"),
     ("scipy/differentiate", "scipy.differentiate loop"),
     ("scipy/_lib", "scipy.differentiate loop"),
