@@ -132,3 +132,19 @@ def test_tiled_full_check_agrees_with_the_generic_path(p, data):
     assert part.passed == generic_part.passed and part.comparison.n_failed == generic_part.comparison.n_failed
     if part.comparison.n_failed <= 10:
         assert set(part.comparison.failed) == set(generic_part.comparison.failed)
+
+
+def test_one_sample_results_do_not_depend_on_threadpoolctl(monkeypatch):
+    """With threadpoolctl, one sample's setup runs BLAS on one thread: the same bits as without it."""
+    pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(4)
+    d, m = 300, 200
+    x, y = rng.normal(size=d), 0.3
+    w_h, theta = rng.normal(size=(d + 1, m)) / np.sqrt(d), rng.normal(size=m + 1) / np.sqrt(m)
+    g = formulas.gradients(x, y, w_h, theta)
+    runs = [fast.check_gradient(x, y, w_h, theta, g.w_h, g.theta)]
+    monkeypatch.setitem(__import__("sys").modules, "threadpoolctl", None)  # import fails: the numpy path
+    runs.append(fast.check_gradient(x, y, w_h, theta, g.w_h, g.theta))
+    for field in ("reference", "error", "tolerance", "status"):
+        np.testing.assert_array_equal(getattr(runs[0], field), getattr(runs[1], field))
+    assert runs[0].comparison == runs[1].comparison and runs[0].passed

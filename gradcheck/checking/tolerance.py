@@ -160,17 +160,17 @@ def tally(a, r, e, denom, *, rtol: float, safety: float = SAFETY, start: int = 0
     # relative error is reported where the scale, not the oracle's error bar, sets the tolerance
     resolvable = rtol * denom >= safety * e + atol
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(resolvable & (diff > 0), diff / denom, 0.0)
+        rel = np.max(diff / denom, where=resolvable & (diff > 0), initial=0.0)  # = max of where(…, q, 0)
         excess = np.where(diff == 0, 0.0, diff / tol)
     worst = int(np.argmax(excess)) if r.size else 0
-    order = np.flatnonzero(bad)[np.argsort(-excess[bad], kind="stable")][:10]
+    order = np.flatnonzero(bad)[np.argsort(-excess[bad], kind="stable")][:10] if bad.any() else ()
     return Tally(
         a.size,
         float(diff.max(initial=0.0)),
-        float(rel.max(initial=0.0)),
+        float(rel),
         float(excess.max(initial=0.0)),
         start + worst,
-        int(bad.sum()),
+        int(bad.sum()) if len(order) else 0,
         tuple((float(-excess[i]), start + int(i)) for i in order),
         _sum_squares(d),
         _sum_squares(r),

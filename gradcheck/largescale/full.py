@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -92,7 +93,24 @@ def network_gradient(grad_w_h, grad_theta, d, m) -> np.ndarray:
 
 def network_problem(x, y, w_h, theta, hidden, output):
     p = validate(x, y, w_h, theta)
-    return p, Incremental(np.atleast_2d(p.x), np.atleast_1d(p.y), p.w_h, p.theta, hidden, output)
+    with blas_one_thread(np.atleast_2d(p.x).shape[0] == 1):
+        return p, Incremental(np.atleast_2d(p.x), np.atleast_1d(p.y), p.w_h, p.theta, hidden, output)
+
+
+def blas_one_thread(enabled: bool = True):
+    """OpenBLAS (or MKL) limited to one thread, with the optional ``threadpoolctl`` (extra ``fast``).
+
+    After a threaded call OpenBLAS's workers spin for ≈ 0.1 s, taking a core from the tiles
+    that follow (measured here: a 1M gemv, then 100 ms of a second core's time).  Used for one
+    sample only, where the products are vector-matrix and bit-identical with any thread count
+    (tests/test_tiles.py); a batch's matrix products split differently across threads."""
+    if not enabled:
+        return nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the numpy path as it is
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 class _Out(NamedTuple):
@@ -149,9 +167,11 @@ class _Tiled:
         np.add(error, ev.factor_tile("rounding", rows, cols), out=out.err[at])  # + the evaluations' rounding
         with np.errstate(invalid="ignore"):
             converged = error < self.atol + RTOL_FD * np.abs(df)
-        out.status[at] = np.where(converged, 0, -2)
-        todo = first + np.flatnonzero(~converged)
-        return todo, (self.tally(seg) if not todo.size and self.F is not None else None)
+        out.status[at] = 0
+        if converged.all():
+            return np.empty(0, np.intp), (self.tally(seg) if self.F is not None else None)
+        out.status[at][~converged] = -2
+        return first + np.flatnonzero(~converged), None
 
     def tally(self, seg):
         """compare's reductions and allowance() for a piece; a non-finite reference is counted instead."""
