@@ -149,7 +149,8 @@ class _Tiled:
     def __init__(self, ev, start, stop, g_at, *, rtol, atol):
         self.ev, self.start, self.g_at, self.rtol, self.atol = ev, start, g_at, rtol, atol
         self.tiles, self.segs = StencilTiles(ev, target=TILE), _segments(ev, start, stop)
-        self.out = _Out(*(np.empty(stop - start) for _ in range(3)), np.empty(stop - start, int))
+        # status: zeros (converged) that stay untouched pages unless an entry is not: fresh pages cost here
+        self.out = _Out(*(np.empty(stop - start) for _ in range(3)), np.zeros(stop - start, int))
         self.rtol_cmp = default_rtol(g_at(0, 0).dtype) if rtol is None else rtol
         self.F = FLOOR * ev.scale_max if (start, stop) == (0, ev.P) else None  # floor · max s of the check
 
@@ -167,7 +168,6 @@ class _Tiled:
         np.add(error, ev.factor_tile("rounding", rows, cols), out=out.err[at])  # + the evaluations' rounding
         with np.errstate(invalid="ignore"):
             converged = error < self.atol + RTOL_FD * np.abs(df)
-        out.status[at] = 0
         if converged.all():
             return np.empty(0, np.intp), (self.tally(seg) if self.F is not None else None)
         out.status[at][~converged] = -2
