@@ -148,3 +148,33 @@ def test_one_sample_results_do_not_depend_on_threadpoolctl(monkeypatch):
     for field in ("reference", "error", "tolerance", "status"):
         np.testing.assert_array_equal(getattr(runs[0], field), getattr(runs[1], field))
     assert runs[0].comparison == runs[1].comparison and runs[0].passed
+
+
+def test_a_loss_not_finite_near_an_entry_fails_the_check_by_name(monkeypatch):
+    """Both paths poisoned at w_h[0, 3] (the tiles hand a non-finite entry to the generic path): no
+    reference there, the check fails naming it, and every other entry keeps its tolerance."""
+    from gradcheck.largescale.incremental import Incremental
+
+    ev = _problem(1)
+    values, call = StencilTiles.values, Incremental.__call__
+
+    def tile_values(self, rows, cols, h):
+        v = values(self, rows, cols, h).copy()
+        if rows.start == 0 and cols.start == 0:
+            v[:, 3] = np.nan
+        return v
+
+    def incremental(self, t, i, s=None):
+        out = call(self, t, i, s)
+        return np.where(np.reshape(i, (-1,) + (1,) * (np.ndim(out) - 1)) == 3, np.nan, out)
+
+    monkeypatch.setattr(StencilTiles, "values", tile_values)
+    monkeypatch.setattr(Incremental, "__call__", incremental)
+    rng = np.random.default_rng(0)
+    x, w_h, theta = rng.normal(size=7), rng.normal(size=(8, 9)), rng.normal(size=10)
+    g = formulas.gradients(x, 0.3, w_h, theta)
+    res = fast.check_gradient(x, 0.3, w_h, theta, g.w_h, g.theta)
+    assert not res.passed and res.comparison.n_failed == 1 and res.comparison.failed == ("w_h[0, 3]",)
+    assert "not finite near w_h[0, 3]" in res.comparison.message
+    assert np.isnan(res.reference[3]) and np.all(np.isfinite(np.delete(res.tolerance, 3)))
+    assert ev.P == res.reference.size

@@ -179,13 +179,13 @@ class _Tiled:
         lo = first - self.start
         hi, out = lo + _size(seg), self.out
         ref, err = out.ref[lo:hi], out.err[lo:hi]
+        denom = np.maximum(self.ev.factor_tile("scale", rows, cols), self.F)  # = max(s, floor·max s)
+        tol = out.tol[lo:hi]
+        tol[:] = allowance(denom, err, rtol=self.rtol)
         if not np.isfinite(np.add.reduce(ref) + np.add.reduce(err)):  # a cheap screen; exact below
             bad = ~(np.isfinite(ref) & np.isfinite(err))
             if bad.any():
                 return lo + int(np.argmax(bad)), int(bad.sum())
-        denom = np.maximum(self.ev.factor_tile("scale", rows, cols), self.F)  # = max(s, floor·max s)
-        tol = out.tol[lo:hi]
-        tol[:] = allowance(denom, err, rtol=self.rtol)
         same = self.rtol_cmp == (default_rtol(np.float64) if self.rtol is None else self.rtol)
         return tally(self.g_at(lo, hi), ref, err, denom, rtol=self.rtol_cmp, start=lo, tol=tol if same else None)
 
