@@ -9,7 +9,8 @@ the tables.  Times are medians over repeats of wall-clock time in this process;
 compare ratios within one run — the machines are small and noisy.  Each tool gets one
 untimed warm-up call per size (except the quadratic ones above 5k parameters), and
 torch runs single-threaded (torch.set_num_threads(1)), its fastest setting for these
-small operations on 2 cores (0.59 s vs 1.58 s for slow mode at 1.1k, measured).
+small operations on 2 cores (0.59 s vs 1.58 s for slow mode at 1.1k, measured), and so does
+numpy's BLAS when threadpoolctl is installed (after a threaded call its workers spin ≈ 0.1 s).
 """
 
 from __future__ import annotations
@@ -225,8 +226,11 @@ def markdown(report, picture=None) -> str:
         "- gradcheck full uses 2 threads (numpy releases the GIL).  With scipy.differentiate.derivative's "
         'loop for every coordinate ("scipy loop") its per-element bookkeeping is the largest cost '
         "(about 1 µs per coordinate per iteration); the default engine does derivative's first two "
-        "iterations in one vectorised call (gradcheck.largescale.stencil, same results to rounding, tested) and "
-        "hands only the unconverged or one-sided coordinates to scipy's loop.",
+        "iterations in one vectorised pass (gradcheck.largescale.stencil, same results to rounding, tested) and "
+        "hands only the unconverged or one-sided coordinates to scipy's loop.  For smooth activations the w_h "
+        "entries are evaluated tile by tile in reused, cache-sized buffers (gradcheck.largescale.tiles: sigmoid "
+        "Δσ with hoisted factors and a polynomial expm1 within 1 ulp) and compared in the same pass "
+        "(gradcheck.checking.tolerance.tally); its breakdown's `compare` is then ≈ 0 (fused into `derivatives`).",
     ]
     t = report.get("throughput")
     if t:
@@ -284,6 +288,8 @@ def main(argv=None) -> int:
         f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}",
         versions={n: _version(n) for n in ("numpy", "scipy", "torch", "jax")},
     )
+    blas = _blas_one_thread()
+    report["machine"] += f", numpy BLAS threads: {blas[1]}"
     say("== speed")
     report["timing"] = timing(cases.SIZES, repeats, say)
     det = []
@@ -316,6 +322,17 @@ def main(argv=None) -> int:
     print(md)
     print(f"wrote {out / 'bench.json'}, {out / 'bench.md'}")
     return 0
+
+
+def _blas_one_thread():
+    """numpy's BLAS on one thread for the whole run, as torch is (the problems are one sample: its products
+    are vector-matrix, the same bits with any thread count).  After a threaded call OpenBLAS's workers spin
+    ≈ 0.1 s, a second core taken from whatever is timed next (measured: 100 ms of CPU after one 1M gemv)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None, "default (threadpoolctl not installed)"
+    return threadpool_limits(1, user_api="blas"), "1 (threadpoolctl)"
 
 
 def _version(name):

@@ -1,7 +1,9 @@
 """Where gradcheck's full check spends its time: cProfile (one thread), grouped by module.
 
 cProfile charges a numpy ufunc's time to the Python function that calls it, so
-"Δl evaluations" is the σ arithmetic and gathers of ``gradcheck.largescale.incremental``,
+"Δl evaluations" is the σ arithmetic of ``gradcheck.largescale.tiles`` (the w_h entries, tile by
+tile) and ``gradcheck.largescale.incremental`` (θ, setup, steps), "compare" the comparison's
+reductions (fused into the tiles' pass), "full.py" the tiles' bookkeeping,
 "scipy.differentiate loop" is scipy's per-element bookkeeping (plus the few Python
 helpers of scipy._lib it calls), and so on.  Seconds of one thread, not wall time.
 """
@@ -15,14 +17,18 @@ from gradcheck.largescale import full as fast
 from gradcheck.model.network import pack
 
 GROUPS = [
-    ("gradcheck/largescale/incremental.py", "Δl evaluations (σ only, incremental)"),
-    ("gradcheck/largescale/stencil.py", "vectorised iterations (gradcheck.largescale.stencil)"),
+    ("gradcheck/largescale/tiles.py", "Δl evaluations (σ only, incremental)"),  # the tiles of w_h
+    ("gradcheck/largescale/incremental.py", "Δl evaluations (σ only, incremental)"),  # θ, setup, steps
+    ("gradcheck/largescale/stencil.py", "stencil iterations (Richardson)"),
     ("scipy/differentiate", "scipy.differentiate loop"),
     ("scipy/_lib", "scipy.differentiate loop"),
-    ("gradcheck/checking/tolerance.py", "compare"),
-    ("gradcheck/largescale/full.py", "full.py (setup, kinks, chunks)"),
+    ("gradcheck/checking/tolerance.py", "compare (tally, allowance)"),
+    ("gradcheck/largescale/full.py", "full.py (tiles' bookkeeping, merge)"),
+    ("gradcheck/largescale/entries.py", "generic path (θ, unconverged, kinks)"),
     ("gradcheck/model/network.py", "forward pass, pack"),
     ("gradcheck/model/shapes.py", "input validation"),
+    ("concurrent/futures", "thread pool"),
+    ("threading.py", "thread pool"),
 ]
 
 

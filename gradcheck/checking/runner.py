@@ -18,7 +18,7 @@ from hypothesis.errors import HypothesisException
 from gradcheck.checking.properties import NotApplicable, Property
 from gradcheck.checking.strategies import Problem, problems
 
-__all__ = ["Failure", "PropertyRun", "run_property", "describe_problem"]
+__all__ = ["Failure", "PropertyRun", "describe_problem", "run_properties", "run_property"]
 
 
 class Failure(NamedTuple):
@@ -59,6 +59,28 @@ def describe_problem(p: Problem) -> dict:
     }
 
 
+def _hypothesis(seed: int, examples: int, shrink: bool):
+    """The one hypothesis configuration of every run (the draws depend on it, on the seed and the strategy)."""
+
+    def decorate(body):
+        test = hypothesis_seed(seed)(
+            settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                derandomize=False,
+                phases=[Phase.generate, Phase.target] + ([Phase.shrink] if shrink else []),
+                suppress_health_check=list(HealthCheck),
+                print_blob=False,
+            )(given(st.data())(body))
+        )
+        # database=None: hypothesis needs no database key, so skip hashing body's source for one (per run)
+        test._hypothesis_internal_database_key = None  # type: ignore[attr-defined]
+        return test
+
+    return decorate
+
+
 def run_property(
     prop: Property, F, *, hidden: str, output: str, examples: int = 50, seed: int = 0, shrink: bool = True
 ) -> PropertyRun:
@@ -68,20 +90,11 @@ def run_property(
     example (unless ``shrink`` is false) and the shrunk one is reported.
     """
     state: dict[str, Any] = dict(n=0, na=0, rel=0.0, norm=0.0, excess=0.0, first=0, last=None)
+    strategy = problems(hidden=hidden, output=output, batch=prop.batch)  # built (and validated) once per run
 
-    @hypothesis_seed(seed)
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        derandomize=False,
-        phases=[Phase.generate, Phase.target] + ([Phase.shrink] if shrink else []),
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
-    @given(st.data())
+    @_hypothesis(seed, examples, shrink)
     def body(data):
-        p = data.draw(problems(hidden=hidden, output=output, batch=prop.batch))
+        p = data.draw(strategy)
         state["n"] += 1
         try:
             result = prop.check(F, p)
@@ -122,3 +135,74 @@ def run_property(
         state["excess"],
         failure,
     )
+
+
+def _copy(p: Problem) -> Problem:
+    return p._replace(x=np.array(p.x), y=np.array(p.y), w_h=np.array(p.w_h), theta=np.array(p.theta))
+
+
+def run_properties(
+    props, F, *, hidden: str, output: str, examples: int = 50, seed: int = 0, shrink: bool = True
+) -> list[PropertyRun]:
+    """:func:`run_property` for each of ``props`` (all drawing the same kind of problem, ``batch``), from ONE
+    hypothesis run: each example is drawn once and checked by every property (on its own copy).
+
+    While a test passes, hypothesis's draws depend only on the seed, the settings and the strategy, so
+    a property that passes every example saw exactly the examples of its own run and gets the same
+    PropertyRun.  A property that fails one is re-run alone, for its own stop, shrinking and index."""
+    props = list(props)
+    if len({p.batch for p in props}) > 1:
+        raise ValueError(
+            f"props: expected properties that draw one kind of problem, got batch {[p.batch for p in props]}"
+        )
+    states: list[dict[str, Any]] = [dict(n=0, na=0, rel=0.0, norm=0.0, excess=0.0, failed=False) for _ in props]
+    strategy = problems(hidden=hidden, output=output, batch=props[0].batch) if props else None
+
+    @_hypothesis(seed, examples, shrink)
+    def body(data):
+        p = data.draw(strategy)
+        for prop, state in zip(props, states):
+            if state["failed"]:
+                continue
+            state["n"] += 1
+            try:
+                result = prop.check(F, _copy(p))
+            except NotApplicable:
+                state["na"] += 1
+                continue
+            except Exception:  # a formula set that crashes fails the property: re-run alone below
+                state["failed"] = True
+                continue
+            if not result.passed:
+                state["failed"] = True
+                continue
+            state["rel"] = max(state["rel"], result.max_rel_error)
+            state["norm"] = max(state["norm"], result.norm_rel_error)
+            state["excess"] = max(state["excess"], result.max_excess)
+
+    if props:
+        body()
+    runs = []
+    for prop, s in zip(props, states):
+        if s["failed"]:
+            runs.append(
+                run_property(prop, F, hidden=hidden, output=output, examples=examples, seed=seed, shrink=shrink)
+            )
+        else:
+            runs.append(
+                PropertyRun(
+                    prop.name,
+                    prop.equation,
+                    prop.oracle,
+                    hidden,
+                    output,
+                    True,
+                    s["n"],
+                    s["na"],
+                    s["rel"],
+                    s["norm"],
+                    s["excess"],
+                    None,
+                )
+            )
+    return runs

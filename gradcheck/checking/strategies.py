@@ -16,6 +16,8 @@ is active would pass); with a relu hidden layer, every sample has an active unit
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -95,6 +97,16 @@ def _repair(x, w_h, theta, hidden, output, margin, output_active):
     return w_h, theta
 
 
+_ACTIVE = st.sampled_from([True, True, True, False])
+_RESIDUAL = st.one_of(st.none(), st.sampled_from([1e-4, -1e-4, 1e-8]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached(make, *args, **kwargs):
+    """``make(*args, **kwargs)`` built once: the same strategy (same draws), validated once, not per example."""
+    return make(*args, **kwargs)
+
+
 @st.composite
 def problems(
     draw,
@@ -121,15 +133,17 @@ def problems(
         raise ValueError(f"kink_margin: expected a positive margin, got {kink_margin!r}")
     hidden = draw(activation_names()) if hidden is None else acts.get(hidden, argument="hidden").name
     output = draw(activation_names()) if output is None else acts.get(output, argument="output").name
-    d_, m_, n_ = draw(dims(min_d=min_d, max_d=max_d, min_m=min_m, max_m=max_m, min_n=min_n, max_n=max_n, batch=batch))
-    x = draw(inputs(d_, n_, max_abs=max_abs))
-    w_h, theta = draw(weights(d_, m_, max_abs=max_abs))
-    active = draw(st.sampled_from([True, True, True, False]))
+    d_, m_, n_ = draw(
+        _cached(dims, min_d=min_d, max_d=max_d, min_m=min_m, max_m=max_m, min_n=min_n, max_n=max_n, batch=batch)
+    )
+    x = draw(_cached(inputs, d_, n_, max_abs=max_abs))
+    w_h, theta = draw(_cached(weights, d_, m_, max_abs=max_abs))
+    active = draw(_ACTIVE)
     w_h, theta = _repair(x, w_h, theta, hidden, output, kink_margin, active)
     y_hat = forward_unchecked(x, 0.0, w_h, theta, hidden=hidden, output=output).y_hat
-    residual = draw(st.one_of(st.none(), st.sampled_from([1e-4, -1e-4, 1e-8])))
+    residual = draw(_RESIDUAL)
     if residual is None:
-        y = draw(inputs(1, n_, max_abs=max_abs))[..., 0]
+        y = draw(_cached(inputs, 1, n_, max_abs=max_abs))[..., 0]
     else:
         y = y_hat - residual
     return Problem(x, np.asarray(y, dtype=np.float64), w_h, theta, hidden, output)

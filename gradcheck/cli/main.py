@@ -32,7 +32,7 @@ def _cmd_verify(args) -> int:
         failed[0] += not run.passed
         bar.step(f"{run.name} {run.hidden},{run.output}" + (f"  {failed[0]} failed" if failed[0] else ""))
 
-    report = verify(activation_names=acts, examples=args.examples, seed=args.seed, progress=progress)
+    report = verify(activation_names=acts, examples=args.examples, seed=args.seed, progress=progress, jobs=args.jobs)
     print(reports.verify_table(report))
     png = plots.save(args.out, "verify", {"seed": args.seed})  # the V curve, None without matplotlib
     paths = write(
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every property of the spec's gradient formulas on every activation pair against both "
         "oracles; write verify.json and verify.md. Exit 1 if a property fails. About 45 s with the defaults.",
     )
-    add_common(v, examples=8, jobs=False)
+    add_common(v, examples=8, jobs=True)
     v.set_defaults(run=_cmd_verify)
     from gradcheck.cli.mistakes import add_parsers as add_mutants_parsers  # mutants, sensitivity, accuracy
 

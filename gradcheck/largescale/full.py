@@ -20,28 +20,48 @@ Kinks (relu): a coordinate whose stencil would cross a kink gets a one-sided ste
 away from it; at an exact kink both one-sided derivatives are taken per sample and
 any value in [mean_s min(L_s, R_s), mean_s max(L_s, R_s)] (the subgradients) passes.
 
-**Black box** (:func:`check_gradient_blackbox`): the same for any f: (k, P) → (k,) or
-(k, n), rows built by :mod:`gradcheck.oracles.finite_differences`.  **Fast mode** for very
-large networks: :mod:`gradcheck.largescale.directional`.
+**Speed** (smooth activations, a range of coordinates): the first two iterations of every w_h entry
+are evaluated tile by tile (:mod:`gradcheck.largescale.tiles`), in cache, on both cores; only the θ
+entries and the entries not converged after them take the generic path
+(:func:`gradcheck.largescale.entries.generic_full`), and the comparison runs block by block
+(:func:`gradcheck.checking.tolerance.tally`), merged in index order into the same verdict.
+
+**Black box** (:func:`check_gradient_blackbox`, :mod:`gradcheck.largescale.blackbox`): the same for any
+f: (k, P) → (k,) or (k, n).  **Fast mode** for very large networks: :mod:`gradcheck.largescale.directional`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
 
-from gradcheck.checking.tolerance import SAFETY, Comparison, allowance, compare, entry_name
+from gradcheck.checking.tolerance import FLOOR, Comparison, Tally, allowance, default_rtol, entry_name, tally, verdict
+from gradcheck.largescale.blackbox import check_gradient_blackbox
+from gradcheck.largescale.entries import (
+    CHUNK,
+    FACTOR,
+    MAXITER,
+    ROUND,
+    RTOL_FD,
+    FullCheck,
+    generic_full,
+    judge,
+    run_derivative,
+)
 from gradcheck.largescale.incremental import EPS, STEP, Incremental
-from gradcheck.largescale.stencil import ORDER, derivative, kink_at_zero
+from gradcheck.largescale.stencil import richardson
+from gradcheck.largescale.tiles import StencilTiles, tile_ranges
 from gradcheck.model.network import pack
 from gradcheck.model.shapes import as_float_array, validate
-from gradcheck.oracles.finite_differences import DEFAULT_BUDGET, perturbed, rows_per_chunk
 
 __all__ = [
+    "EPS",
+    "ROUND",
+    "STEP",
     "FullCheck",
     "check_gradient",
     "check_gradient_blackbox",
@@ -50,117 +70,13 @@ __all__ = [
     "run_derivative",
 ]
 
-FACTOR, ROUND = 2.0, 4.0
-RTOL_FD, MAXITER, CHUNK = 1e-8, 6, 1 << 16
+TILE = 1 << 14  # w_h entries per tile: 6·TILE·n float64 per buffer (≈ 800 KB at n = 1)
+BLOCK = 1 << 16  # entries per comparison block
+_STEPS = np.array([1.0, FACTOR, FACTOR**2])
+assert MAXITER >= 2 and FACTOR == 2.0  # the tiles evaluate scipy's first two iterations, c = 2
 
 
-class FullCheck(NamedTuple):
-    passed: bool
-    comparison: Comparison
-    reference: np.ndarray  # (P,) derivative-free ∂l/∂p_i, pack order
-    error: np.ndarray  # (P,) error bound used in the tolerance (scipy's error + rounding)
-    tolerance: np.ndarray  # (P,) the whole allowance |g_i − reference_i| ≤ tolerance_i (compare's model)
-    status: np.ndarray  # (P,) scipy.differentiate status (0 converged, −2 maxiter, …)
-    nfev: float  # loss-equivalent evaluations: point evaluations / P (+1 forward)
-    evaluations: int  # perturbed-coordinate evaluations in all
-    n_kinks: int  # entries at an exact kink (judged against their subgradient interval)
-    timing: dict
-
-
-def run_derivative(g, n_elem, steps, direction, args, atol, engine="stencil"):
-    res = derivative(
-        g,
-        np.broadcast_to(steps, (n_elem,)),
-        args=args,
-        direction=direction,
-        factor=FACTOR,
-        maxiter=MAXITER,
-        rtol=RTOL_FD,
-        atol=atol,
-        vectorised=engine == "stencil",
-    )
-    n = ORDER // 2
-    # smallest spacing of the final stencil: h0/c^(n−1+nit−1) central; one-sided uses √c and is wider
-    a = steps / FACTOR ** (n - 2 + res.nit + (direction != 0) * (n + 1))
-    return res, a
-
-
-def _coordinates(g, coords, steps, atol, *, noise=0.0, rounding=0.0, kinks=None, engine="stencil") -> tuple:
-    """df, error, status, point evaluations for ``coords``; the error adds the rounding:
-    ROUND·noise/a for an absolute noise in g (black box), or ``rounding`` (×5 one-sided)."""
-    direction = np.zeros(coords.size)
-    if kinks is not None:
-        pos, neg, _ = kinks
-        near = np.minimum(pos, neg) <= 2 * steps
-        direction = np.where(near, np.where(pos >= neg, 1.0, -1.0), 0.0)
-        steps = np.where(near, np.minimum(steps, 0.5 * np.maximum(pos, neg)), steps)
-    res, a = run_derivative(g, coords.size, steps, direction, (coords,), atol, engine)
-    err = res.error + ROUND * noise / a + rounding * np.where(direction != 0, 5.0, 1.0)
-    return res.df, err, res.status, int(res.nfev.sum())
-
-
-def _kinked(ev, coords, atol, engine):
-    """Subgradient interval per coordinate at an exact kink of the network (kinks located exactly)."""
-    ii, ss = np.repeat(coords, ev.n), np.tile(np.arange(ev.n), coords.size)
-    pos, neg, _ = ev.kink_distances(ii, ss)  # one-sided steps stop short of the next kink
-    steps = [np.minimum(ev.steps[ii], 0.5 * np.where(np.isfinite(d) & (d > 0), d, np.inf)) for d in (pos, neg)]
-    return _subgradients(ev, ii, ss, steps, atol, lambda a: 5 * ev.n * ev.rounding[ii], coords.size, engine)
-
-
-def _subgradients(term, ii, ss, steps, atol, rounding, n_coords, engine="stencil"):
-    """At a kink, per-sample one-sided derivatives L_s, R_s of term(t, i, s) (sample s's loss term
-    at p + t e_i) for the (coordinate, sample) pairs (ii, ss); any value in
-    [mean_s min(L_s, R_s), mean_s max(L_s, R_s)] (the subgradients) passes.  ``rounding(a)``:
-    the rounding bound of the one-sided stencil whose smallest spacing is a."""
-    out = []
-    for sign, st in zip((1.0, -1.0), steps):
-        res, a = run_derivative(term, ii.size, st, np.full(ii.size, sign), (ii, ss), atol, engine)
-        out.append((res.df, res.error + rounding(a), res.status, int(res.nfev.sum())))
-    (L, eL, sL, nL), (R, eR, sR, nR) = out
-    mean = lambda v: v.reshape(n_coords, -1).mean(axis=1)
-    lo, hi, err = mean(np.minimum(L, R)), mean(np.maximum(L, R)), mean(np.maximum(eL, eR))
-    status = np.minimum(sL, sR).reshape(n_coords, -1).min(axis=1)
-    # compare() allows 2·error: the half-width enters halved so the interval is exact
-    return (lo + hi) / 2, (hi - lo) / 2 / SAFETY + err, status, nL + nR
-
-
-def _full(ev, coords, *, threads, chunk, engine):
-    """Reference and error for ``coords`` of the network (incremental evaluations), chunked and threaded."""
-    atol = 1e-15 * float(ev.scale.max(initial=0.0))
-    pieces = [coords[s : s + chunk] for s in range(0, coords.size, chunk)]
-
-    def work(c):
-        kinks = ev.kink_distances(c)
-        at = kinks[2] if kinks is not None else np.zeros(c.size, bool)
-        parts = _coordinates(
-            ev,
-            c[~at],
-            ev.steps[c[~at]],
-            atol,
-            rounding=ev.rounding[c[~at]],
-            kinks=None if kinks is None else tuple(k[~at] for k in kinks),
-            engine=engine,
-        )
-        out = [np.empty(c.size), np.empty(c.size), np.empty(c.size, int)]
-        for o, v in zip(out, parts[:3]):
-            o[~at] = v
-        nfev = parts[3]
-        if at.any():
-            for o, v in zip(out, (kk := _kinked(ev, c[at], atol, engine))[:3]):
-                o[at] = v
-            nfev += kk[3]
-        return (*out, nfev, int(at.sum()))
-
-    if threads > 1 and len(pieces) > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            done = list(pool.map(work, pieces))
-    else:
-        done = [work(c) for c in pieces]
-    cat = lambda k: np.concatenate([d[k] for d in done]) if done else np.empty(0)
-    return cat(0), cat(1), cat(2), sum(d[3] for d in done), sum(d[4] for d in done)
-
-
-def network_gradient(grad_w_h, grad_theta, d, m) -> np.ndarray:
+def _gradient_blocks(grad_w_h, grad_theta, d, m) -> tuple[np.ndarray, np.ndarray]:
     gw = as_float_array(grad_w_h, "grad_w_h")
     if gw.shape != (d + 1, m):
         hint = " (transposed? ∇w_h has the shape of w_h, eq. 11)" if gw.shape == (m, d + 1) else ""
@@ -168,12 +84,139 @@ def network_gradient(grad_w_h, grad_theta, d, m) -> np.ndarray:
     gt = as_float_array(grad_theta, "grad_theta")
     if gt.shape != (m + 1,):
         raise ValueError(f"grad_theta: expected shape (m+1,) = ({m + 1},), got {gt.shape}")
-    return pack(gw, gt)
+    return gw, gt
+
+
+def network_gradient(grad_w_h, grad_theta, d, m) -> np.ndarray:
+    return pack(*_gradient_blocks(grad_w_h, grad_theta, d, m))
 
 
 def network_problem(x, y, w_h, theta, hidden, output):
     p = validate(x, y, w_h, theta)
-    return p, Incremental(np.atleast_2d(p.x), np.atleast_1d(p.y), p.w_h, p.theta, hidden, output)
+    with blas_one_thread(np.atleast_2d(p.x).shape[0] == 1):
+        return p, Incremental(np.atleast_2d(p.x), np.atleast_1d(p.y), p.w_h, p.theta, hidden, output)
+
+
+def blas_one_thread(enabled: bool = True):
+    """OpenBLAS (or MKL) limited to one thread, with the optional ``threadpoolctl`` (extra ``fast``).
+
+    After a threaded call OpenBLAS's workers spin for ≈ 0.1 s, taking a core from the tiles
+    that follow (measured here: a 1M gemv, then 100 ms of a second core's time).  Used for one
+    sample only, where the products are vector-matrix and bit-identical with any thread count
+    (tests/test_tiles.py); a batch's matrix products split differently across threads."""
+    if not enabled:
+        return nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the numpy path as it is
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+class _Out(NamedTuple):
+    ref: np.ndarray
+    err: np.ndarray
+    tol: np.ndarray
+    status: np.ndarray
+
+
+def _pool_map(fn, items, threads):
+    if threads > 1 and len(items) > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(fn, items))
+    return [fn(item) for item in items]
+
+
+def _segments(ev, start, stop) -> list:
+    """(rows, cols, first flat index) pieces of [start, stop): tiles of w_h, then blocks of θ (rows None)."""
+    segs = tile_ranges(start, min(stop, ev.split), ev.m, TILE)
+    for lo in range(max(start, ev.split), stop, BLOCK):
+        segs.append((None, slice(lo - ev.split, min(lo + BLOCK, stop) - ev.split), lo))
+    return segs
+
+
+def _size(seg) -> int:
+    rows, cols, _ = seg
+    return (cols.stop - cols.start) * (1 if rows is None else rows.stop - rows.start)
+
+
+class _Tiled:
+    """The smooth network's check of the range [start, stop): scipy's first two central iterations of
+    every w_h entry tile by tile (:mod:`gradcheck.largescale.tiles`), the rest (θ, entries not converged
+    after them) by :func:`gradcheck.largescale.entries.generic_full`, and the comparison tallied per piece
+    (:func:`gradcheck.checking.tolerance.tally`) while it is in cache."""
+
+    def __init__(self, ev, start, stop, g_at, *, rtol, atol):
+        self.ev, self.start, self.g_at, self.rtol, self.atol = ev, start, g_at, rtol, atol
+        self.tiles, self.segs = StencilTiles(ev, target=TILE), _segments(ev, start, stop)
+        # status: zeros (converged) that stay untouched pages unless an entry is not: fresh pages cost here
+        self.out = _Out(*(np.empty(stop - start) for _ in range(3)), np.zeros(stop - start, int))
+        self.rtol_cmp = default_rtol(g_at(0, 0).dtype) if rtol is None else rtol
+        self.F = FLOOR * ev.scale_max if (start, stop) == (0, ev.P) else None  # floor · max s of the check
+
+    def stencil(self, seg):
+        """Values, derivatives and error bounds of a tile; its tally if every entry converged."""
+        rows, cols, first = seg
+        if rows is None:
+            return first + np.arange(_size(seg)), None
+        ev, out, at = self.ev, self.out, slice(first - self.start, first - self.start + _size(seg))
+        h = ev.steps_tile(rows, cols)
+        vals = self.tiles.values(rows, cols, h)
+        h = h.reshape(-1)
+        df, error = richardson(vals, h[None] / _STEPS[:, None], FACTOR)
+        out.ref[at] = df
+        np.add(error, ev.factor_tile("rounding", rows, cols), out=out.err[at])  # + the evaluations' rounding
+        with np.errstate(invalid="ignore"):
+            converged = error < self.atol + RTOL_FD * np.abs(df)
+        if converged.all():
+            return np.empty(0, np.intp), (self.tally(seg) if self.F is not None else None)
+        out.status[at][~converged] = -2
+        return first + np.flatnonzero(~converged), None
+
+    def tally(self, seg):
+        """compare's reductions and allowance() for a piece; a non-finite reference is counted instead."""
+        rows, cols, first = seg
+        lo = first - self.start
+        hi, out = lo + _size(seg), self.out
+        ref, err = out.ref[lo:hi], out.err[lo:hi]
+        denom = np.maximum(self.ev.factor_tile("scale", rows, cols), self.F)  # = max(s, floor·max s)
+        tol = out.tol[lo:hi]
+        tol[:] = allowance(denom, err, rtol=self.rtol)
+        if not np.isfinite(np.add.reduce(ref) + np.add.reduce(err)):  # a cheap screen; exact below
+            bad = ~(np.isfinite(ref) & np.isfinite(err))
+            if bad.any():
+                return lo + int(np.argmax(bad)), int(bad.sum())
+        same = self.rtol_cmp == (default_rtol(np.float64) if self.rtol is None else self.rtol)
+        return tally(self.g_at(lo, hi), ref, err, denom, rtol=self.rtol_cmp, start=lo, tol=tol if same else None)
+
+    def run(self, *, threads, chunk, name):
+        ev, out = self.ev, self.out
+        done = _pool_map(self.stencil, self.segs, threads)
+        todo = np.concatenate([t for t, _ in done])
+        evals = 6 * sum(_size(s) for s in self.segs if s[0] is not None)
+        if todo.size:  # they restart from the same step, as in scipy's loop
+            ref, err, status, more, _ = generic_full(ev, todo, threads=threads, chunk=chunk, engine="stencil")
+            at = todo - self.start
+            out.ref[at], out.err[at], out.status[at] = ref, err, status
+            evals += more
+        if self.F is None:
+            scale_max = max(self.ev.factor_tile("scale", r, c).max(initial=0) for r, c, _ in self.segs)
+            self.F = FLOOR * float(scale_max)
+        missing = [s for s, (_, part) in zip(self.segs, done) if part is None]
+        tallied = iter(_pool_map(self.tally, missing, threads))
+        parts = [part if part is not None else next(tallied) for _, part in done]
+        return out, evals, _merge(parts, rtol=self.rtol, rtol_cmp=self.rtol_cmp, name=name)
+
+
+def _merge(parts, *, rtol, rtol_cmp, name) -> Comparison:
+    """:func:`gradcheck.checking.tolerance.verdict` of the pieces, or the failure naming the first entry
+    without a finite reference (no tolerance can hold it)."""
+    bad = [p for p in parts if not isinstance(p, Tally)]
+    if bad:
+        i, count = bad[0][0], sum(c for _, c in bad)
+        message = f"the loss was not finite near {name(i)}: no reference for {count} entries"
+        return Comparison(False, np.inf, np.inf, np.inf, np.inf, name(i), count, (name(i),), rtol or 0.0, message)
+    return verdict(parts, rtol=rtol_cmp, name=name)
 
 
 def check_gradient(
@@ -201,128 +244,42 @@ def check_gradient(
         raise ValueError(f"engine: expected 'stencil' or 'scipy', got {engine!r}")
     t0 = time.perf_counter()
     p, ev = network_problem(x, y, w_h, theta, hidden, output)
-    g = network_gradient(grad_w_h, grad_theta, p.dims.d, p.dims.m)
+    gw, gt = _gradient_blocks(grad_w_h, grad_theta, p.dims.d, p.dims.m)
     t1 = time.perf_counter()
-    coords = np.arange(ev.P) if _coords is None else np.asarray(_coords, dtype=np.intp)
-    ref, err, status, evals, n_kinks = _full(ev, coords, threads=threads, chunk=chunk, engine=engine)
-    t2 = time.perf_counter()
-    cmp = _judge(g[coords], ref, err, ev.scale[coords], rtol, lambda i: entry_name(coords[i], p.dims.d, p.dims.m))
+    coords = _as_range(_coords, ev.P)
+    if isinstance(coords, tuple) and engine == "stencil" and not (ev.kinks_h or ev.kinks_y):
+        start, stop = coords
+        gw_flat = gw.reshape(-1)
+        g_at = lambda lo, hi: _flat_slice(gw_flat, gt, start + lo, start + hi)
+        run = _Tiled(ev, start, stop, g_at, rtol=rtol, atol=1e-15 * ev.scale_max)
+        out, evals, cmp = run.run(threads=threads, chunk=chunk, name=lambda i: entry_name(start + i, *p.dims[:2]))
+        ref, err, tol, status, n_kinks = *out, 0
+        t2 = time.perf_counter()
+    else:
+        index = np.arange(*coords) if isinstance(coords, tuple) else coords
+        ref, err, status, evals, n_kinks = generic_full(ev, index, threads=threads, chunk=chunk, engine=engine)
+        t2 = time.perf_counter()
+        g = pack(gw, gt)[index]
+        cmp = judge(g, ref, err, ev.scale[index], rtol, lambda i: entry_name(index[i], p.dims.d, p.dims.m))
+        tol = allowance(ev.scale[index], err, rtol=rtol)
     timing = dict(setup=t1 - t0, derivatives=t2 - t1, compare=time.perf_counter() - t2)
-    tol = allowance(ev.scale[coords], err, rtol=rtol)
     return FullCheck(cmp.passed, cmp, ref, err, tol, status, evals / ev.P + 1, evals, n_kinks, timing)
 
 
-def _judge(g, ref, err, scale, rtol, name) -> Comparison:
-    bad = ~(np.isfinite(ref) & np.isfinite(err))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        return Comparison(
-            False,
-            np.inf,
-            np.inf,
-            np.inf,
-            np.inf,
-            name(i),
-            int(bad.sum()),
-            (name(i),),
-            rtol or 0.0,
-            f"the loss was not finite near {name(i)}: no reference for {int(bad.sum())} entries",
-        )
-    return compare(g, ref, error=err, scale=scale, rtol=rtol, name=name)
+def _as_range(coords, P):
+    """None → (0, P); a contiguous increasing index array → (start, stop); else the index array."""
+    if coords is None:
+        return (0, P)
+    c = np.asarray(coords, dtype=np.intp)
+    if c.ndim == 1 and c.size and c[-1] - c[0] == c.size - 1 and np.all(np.diff(c) == 1):
+        return (int(c[0]), int(c[-1]) + 1)
+    return c
 
 
-class _BlackBox:
-    """t, i ↦ mean of f(p0 + t e_i), chunked by :func:`gradcheck.oracles.finite_differences.perturbed`;
-    ``term(t, i, s)``: sample s's term alone (for the one-sided derivatives at kinks)."""
-
-    def __init__(self, f, p0, budget):
-        self.f, self.p0, self.budget, self.calls = f, p0, budget, 0
-
-    def _rows(self, t, *index):
-        shaped = [np.reshape(v, np.shape(v) + (1,) * (np.ndim(t) - np.ndim(v))) for v in index]
-        return np.broadcast_arrays(t, *shaped)
-
-    def __call__(self, t, i):
-        t, i = self._rows(t, i)
-        self.calls += t.size
-        return perturbed(self.f, self.p0, i.ravel(), t.ravel(), self.budget)[0].reshape(t.shape)
-
-    def term(self, t, i, s):
-        t, i, s = self._rows(t, i, s)
-        tf, jf, sf = t.ravel(), i.ravel(), s.ravel()
-        # one evaluation per distinct point p0 + t e_i: every sample's term comes from the same row
-        key = np.stack([jf.astype(np.int64), np.ascontiguousarray(tf, dtype=np.float64).view(np.int64)], axis=1)
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        uj, ut, out = jf[first], tf[first], np.empty(t.size)
-        chunk = rows_per_chunk(self.f, self.p0.size, self.budget)
-        for a in range(0, first.size, chunk):
-            rows = np.repeat(self.p0[None, :], min(chunk, first.size - a), axis=0)
-            rows[np.arange(rows.shape[0]), uj[a : a + chunk]] += ut[a : a + chunk]
-            terms = np.asarray(self.f(rows), dtype=np.float64).reshape(rows.shape[0], -1)
-            mine = np.flatnonzero((inverse.ravel() >= a) & (inverse.ravel() < a + rows.shape[0]))
-            out[mine] = terms[inverse.ravel()[mine] - a, sf[mine]]
-        self.calls += first.size
-        return out.reshape(t.shape)
-
-
-def _blackbox_kinks(bb, coords, res, steps, f0, noise, n):
-    """Coordinates (indices into ``coords``) with a kink at p0 (:func:`gradcheck.largescale.stencil.kink_at_zero`),
-    and :func:`_subgradients` for them: their subgradient intervals replace the central estimates."""
-    c = np.flatnonzero(kink_at_zero(res.values, f0, steps, noise))
-    if not c.size:
-        return c, None
-    ii, ss = np.repeat(coords[c], n), np.tile(np.arange(n), c.size)
-    st = np.repeat(steps[c], n)
-    return c, _subgradients(bb.term, ii, ss, (st, st), 0.0, lambda a: 5 * ROUND * n * noise / a, c.size)
-
-
-def check_gradient_blackbox(
-    f: Callable,
-    p0,
-    grad,
-    *,
-    scale=None,
-    noise: float | None = None,
-    rtol=None,
-    coords=None,
-    name: Callable[[int], str] | None = None,
-    budget: int = DEFAULT_BUDGET,
-) -> FullCheck:
-    """Every entry (or ``coords``) of ``grad`` against the derivative of f: (k, P) → (k,) or (k, n)
-    (mean taken), by batched perturbations.  ``noise``: the loss's rounding (default
-    eps·mean |terms of f(p0)|); ``scale``: entry magnitudes (default |reference|).  A coordinate
-    along which the loss has a kink at p0 (detected from the stencil's values) is judged
-    against its subgradient interval, from per-sample one-sided derivatives."""
-    t0 = time.perf_counter()
-    p0 = as_float_array(p0, "p0").ravel()
-    g = as_float_array(grad, "grad")
-    if g.shape != p0.shape and g.size != p0.size:
-        raise ValueError(f"grad: expected {p0.size} entries (the size of p0), got shape {g.shape}")
-    g = g.ravel()
-    coords = np.arange(p0.size) if coords is None else np.asarray(coords, dtype=np.intp)
-    terms = np.asarray(f(p0[None, :]), dtype=np.float64).ravel()
-    noise = float(EPS * np.abs(terms).mean()) if noise is None else float(noise)
-    bb = _BlackBox(f, p0, budget)
-    steps = STEP * np.maximum(1.0, np.abs(p0[coords]))
-    s = None if scale is None else np.broadcast_to(np.asarray(scale, float).ravel(), p0.shape)[coords]
-    res, a = run_derivative(bb, coords.size, steps, np.zeros(coords.size), (coords,), 0.0)
-    ref, err, status, evals = res.df, res.error + ROUND * noise / a, res.status, int(res.nfev.sum())
-    kinked, interval = _blackbox_kinks(bb, coords, res, steps, terms.mean(), noise, terms.size)
-    if interval is not None:  # (its error carries its own rounding)
-        ref[kinked], err[kinked], status[kinked] = interval[:3]
-        evals += interval[3]
-    t1 = time.perf_counter()
-    cmp = _judge(g[coords], ref, err, s, rtol, (lambda i: name(coords[i])) if name else (lambda i: f"p[{coords[i]}]"))
-    tol = allowance(np.abs(ref) if s is None else s, err, rtol=rtol)
-    return FullCheck(
-        cmp.passed,
-        cmp,
-        ref,
-        err,
-        tol,
-        status,
-        evals / p0.size + 1,
-        evals,
-        kinked.size,
-        dict(derivatives=t1 - t0, compare=time.perf_counter() - t1),
-    )
+def _flat_slice(gw_flat, gt, lo, hi):
+    split = gw_flat.size
+    if hi <= split:
+        return gw_flat[lo:hi]
+    if lo >= split:
+        return gt[lo - split : hi - split]
+    return np.concatenate([gw_flat[lo:], gt[: hi - split]])

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import expit
 
 from gradcheck.model import activations
-from gradcheck.model.network import forward_unchecked, pack
+from gradcheck.model.network import forward_unchecked
 
 EPS = np.finfo(np.float64).eps
 STEP = 2.0**-7  # the first step moves pre_y (and pre_h) by at most STEP
@@ -74,6 +74,10 @@ def _slope(delta_sigma, z):
     return np.abs(delta_sigma(z - delta, 2 * delta)) / (2 * delta)
 
 
+def _finite_steps(steps):
+    return np.where(np.isfinite(steps), np.minimum(steps, 1e100), STEP)
+
+
 class Incremental:
     """Δl = l(p + t·e_i) − l(p) for many (i, t), from one cached forward pass (module doc)."""
 
@@ -98,27 +102,101 @@ class Incremental:
             )
         )
         q = np.maximum(np.abs(r), R) * S_y
-        self.scale = pack(
-            np.abs(f.x_bar).T @ (q[:, None] * np.abs(theta[:-1]) * S_h) / self.n, q @ np.abs(f.h_bar) / self.n
-        )
+        x_abs, h_abs = np.abs(f.x_bar), np.abs(f.h_bar)
+        # scale and rounding of w_h[k, j] are (|x̄|ᵀ Q / n)[k, j] for a per-(sample, unit) Q (and a θ tail):
+        # kept as factors, the (P,) arrays built on first use, tiles computed on their own (below)
+        self._x_abs, self._factors = x_abs, {"scale": (q[:, None] * np.abs(theta[:-1]) * S_h, q @ h_abs / self.n, 1.0)}
         # rounding of Δl(t) = l(p + t e_i) − l(p) = Δŷ (r + Δŷ/2), each factor to a few ulps (the
         # rounded argument of σ adds eps·|pre|): ≤ c·eps·|Δl(t)|, |Δl(t)| ≤ |t|·mean_s (|r| + |Δŷ|/2)·|∂ŷ/∂p_i|,
         # |Δŷ| ≤ S_y·STEP + STEP² (|σ''| ≤ 2; STEP for a kinked σ_y) since |Δpre_y| ≤ STEP by the
         # steps below; the order-4 stencils have Σ|w_q t_q| ≤ 2 (central), ≲ 10 (one-sided)
         q_r = (np.abs(r) + (STEP if self.kinks_y else S_y * STEP + STEP**2)) * S_y
         c = 16 * (4 + np.abs(f.pre_h).max(initial=0) + np.abs(f.pre_y).max(initial=0))
-        self.rounding = (
-            c
-            * EPS
-            * pack(
-                np.abs(f.x_bar).T @ (q_r[:, None] * np.abs(theta[:-1]) * S_h) / self.n, q_r @ np.abs(f.h_bar) / self.n
-            )
-        )
+        k = c * EPS
+        self._factors["rounding"] = (q_r[:, None] * np.abs(theta[:-1]) * S_h, k * (q_r @ h_abs / self.n), k)
+        self._full: dict = {}
         self.noise_full = float(np.mean(EPS * (f.l + np.abs(r) * R)))  # a whole forward pass's rounding
-        xmax, hmax = np.abs(f.x_bar).max(axis=0), np.abs(f.h_bar).max(axis=0)
+        self.xmax, self.hmax = x_abs.max(axis=0), h_abs.max(axis=0)
+        self.theta_1 = np.maximum(1.0, np.abs(theta[:-1]))
+        Qs, tail, _ = self._factors["scale"]
+        # max of the scale: for n = 1 the largest product is that of the largest factors (rounding is monotone)
+        if self.n == 1:
+            w_max = self.xmax.max(initial=0) * Qs[0].max(initial=0)
+        else:
+            w_max = self.scale[: self.split].max(initial=0)
+        self.scale_max = float(max(w_max, tail.max(initial=0)))
+
+    def _packed(self, name: str) -> np.ndarray:
+        """The (P,) array pack(k·|x̄|ᵀ Q / n, tail), the product written in place (no copies of 8 MB at 1M)."""
+        if name not in self._full:
+            Q, tail, k = self._factors[name]
+            out = np.empty(self.P)
+            block = out[: self.split].reshape(self._x_abs.shape[1], self.m)
+            if self.n == 1:  # the same products, without BLAS's thread start-up (≈ 30 ms on a busy machine)
+                np.multiply.outer(self._x_abs[0], Q[0], out=block)
+            else:
+                np.matmul(self._x_abs.T, Q, out=block)
+            block /= self.n
+            if k != 1.0:
+                block *= k
+            out[self.split :] = tail
+            self._full[name] = out
+        return self._full[name]
+
+    @property
+    def scale(self) -> np.ndarray:
+        """(P,) tolerance magnitude of every entry (module doc of :mod:`gradcheck.largescale.full`)."""
+        return self._packed("scale")
+
+    @property
+    def rounding(self) -> np.ndarray:
+        """(P,) bound on the rounding of a central stencil's evaluations, per entry (×5 one-sided)."""
+        return self._packed("rounding")
+
+    def factor_tile(self, name: str, rows: slice | None, cols: slice) -> np.ndarray:
+        """``scale`` or ``rounding`` of the tile w_h[rows, cols] (θ[cols] if rows is None), flat, without
+        building the (P,) array when n = 1 (the same elementwise products)."""
+        if rows is None:
+            return self._factors[name][1][cols]
+        if self.n != 1 or name in self._full:
+            R, C = rows.stop - rows.start, cols.stop - cols.start
+            flat = self._packed(name)[: self.split].reshape(-1, self.m)[rows, cols]
+            return flat.reshape(R * C)
+        Q, _, k = self._factors[name]
+        out = np.multiply.outer(self._x_abs[0, rows], Q[0, cols]).reshape(-1)
+        return out * k if k != 1.0 else out
+
+    def factor_at(self, name: str, i) -> np.ndarray:
+        """``scale`` or ``rounding`` of the coordinates ``i`` (an index array)."""
+        if self.n != 1 or name in self._full:
+            return self._packed(name)[i]
+        Q, tail, k = self._factors[name]
+        i = np.asarray(i, dtype=np.intp)
+        w = i < self.split
+        kk, j = np.divmod(np.where(w, i, 0), self.m)
+        out = np.where(w, self._x_abs[0, kk] * Q[0, j], tail[np.where(w, 0, i - self.split)])
+        return np.where(w, out * k, out) if k != 1.0 else out
+
+    def steps_at(self, i) -> np.ndarray:
+        """The first step of coordinates ``i``: it moves pre_h (w_h) and pre_y by at most STEP."""
+        i = np.asarray(i, dtype=np.intp)
+        w = i < self.split
+        k, j = np.divmod(np.where(w, i, 0), self.m)
         with np.errstate(divide="ignore"):
-            steps = pack(STEP / (xmax[:, None] * np.maximum(1.0, np.abs(theta[:-1]))), STEP / hmax)
-        self.steps = np.where(np.isfinite(steps), np.minimum(steps, 1e100), STEP)
+            theta_steps = STEP / self.hmax[np.where(w, 0, i - self.split)]
+            steps = np.where(w, STEP / (self.xmax[k] * self.theta_1[j]), theta_steps)
+        return _finite_steps(steps)
+
+    def steps_tile(self, rows: slice, cols: slice) -> np.ndarray:
+        """:meth:`steps_at` of the tile w_h[rows, cols], as a (rows, cols) array."""
+        with np.errstate(divide="ignore"):
+            steps = STEP / (self.xmax[rows, None] * self.theta_1[None, cols])
+            smallest = self.xmax[rows].min() * self.theta_1[cols].min()  # the largest step's (rounding is monotone)
+            return steps if smallest > 0 and STEP / smallest <= 1e100 else _finite_steps(steps)
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.steps_at(np.arange(self.P))
 
     def __call__(self, t, i, s=None):
         """l(p + t·e_i) − l(p), mean over samples (or sample s's); t (A, q), i and s (A, 1) or (A,)."""

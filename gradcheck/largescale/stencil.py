@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.differentiate import derivative as _scipy_derivative
 
-__all__ = ["Derivative", "derivative", "kink_at_zero"]
+__all__ = ["Derivative", "derivative", "kink_at_zero", "richardson"]
 
 ORDER = 4
 
@@ -42,14 +42,20 @@ def _take(args, idx):
     return tuple(np.asarray(a)[idx] if np.ndim(a) else a for a in args)
 
 
+def richardson(v, h, factor):
+    """df₂ and |df₂ − df₁| from f at t = (h, h/c, h/c², −h, −h/c, −h/c²): ``v`` six (A,) arrays (or a
+    (6, A) array), ``h`` the three (A,) steps h/c^q."""
+    D = [(v[q] - v[q + 3]) / (2 * h[q]) for q in range(3)]
+    c2 = factor * factor
+    df1, df2 = ((c2 * D[q + 1] - D[q]) / (c2 - 1) for q in range(2))
+    return df2, np.abs(df2 - df1)
+
+
 def _central(f, steps, args, factor):
     """df₂, |df₂ − df₁| of the two first iterations and the values of f, one call of f."""
     h = steps[:, None] / factor ** np.arange(3)  # h, h/c, h/c²
     vals = f(np.concatenate([h, -h], axis=1), *[np.asarray(a)[:, None] for a in args])
-    D = (vals[:, :3] - vals[:, 3:]) / (2 * h)
-    c2 = factor * factor
-    rich = (c2 * D[:, 1:] - D[:, :-1]) / (c2 - 1)  # df₁, df₂
-    return rich[:, 1], np.abs(rich[:, 1] - rich[:, 0]), vals
+    return (*richardson(vals.T, h.T, factor), vals)
 
 
 def derivative(
