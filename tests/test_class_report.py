@@ -178,3 +178,14 @@ def test_write_reports_writes_the_class_files_and_links_resolve(klass, tmp_path)
         "class.html",
         *(f"feedback/{n}.html" for n in "abcd"),
     }
+
+
+def test_every_finding_the_grader_can_name_has_a_description_in_the_class_report():
+    from gradcheck.grading.advice import KIND
+    from gradcheck.mistakes import catalogue
+    from gradcheck.reports.classreport import describe
+
+    grader = {"crash", "import_failed", "two_mistakes", "activation_mismatch", "activation_unknown", "unmatched"}
+    grader |= {"bug_in_forward", "bug_in_gradients", "mutates_inputs"}
+    ids = sorted(grader | set(KIND.values()) | set(catalogue.ids()))
+    assert [i for i in ids if not describe(i)[0]] == []

@@ -33,6 +33,19 @@ _GRADER_FINDINGS = {
     "mutates_inputs": "an argument (w_h, θ, x, y) is changed in place",
     "numerical_approximation": "the gradients agree only to ≈ 1e-8: finite differences, not eq. (6) and (11)",
     "unmatched": "a wrong gradient that no catalogued mistake reproduces",
+    # the structural patterns judged across every graded (d, m) (gradcheck.grading.advice)
+    "crash": "a function raised: nothing it should have computed could be checked there",
+    "import_failed": "the file did not import",
+    "zero_gradient": "a gradient block (or part of it) is always 0",
+    "scaled_gradient": "a gradient block is the right one times a constant (2, ½, −1, 1/m, 1/d, 1/n, …)",
+    "columns_all_equal": "every column of ∇w_h is the same (one value of u_j for all hidden units, eq. (11))",
+    "columns_shifted": "column j of ∇w_h holds hidden unit j ± 1's value (u built from the wrong slice of θ)",
+    "rows_shifted": "row k of ∇w_h holds feature k ± 1's value (x̄ misaligned, eq. (11))",
+    "one_row_or_column": "one row or column is always the wrong one (the bias row, the last feature, the last unit)",
+    "hard_coded_size": "right for one size of d or m only: a size written into the code",
+    "two_mistakes": "∇θ and ∇w_h are wrong in two different ways",
+    "activation_mismatch": "the forward pass does not use the activation it was graded for",
+    "activation_unknown": "the forward outputs match none of the built-in activations",
 }
 
 
