@@ -95,7 +95,7 @@ def _cmd_accuracy(args) -> int:
 def add_parsers(sub) -> None:
     m = sub.add_parser(
         "mutants",
-        help="run every property against every catalogue mistake; exit 1 if one survives (~3-8 min)",
+        help="run every property against every catalogue mistake; exit 1 if one survives (~1-3 min)",
         description="Run every property of verify against every mistake of the catalogue (a wrong formula) on "
         "every activation pair, and the right formulas as the control; write mutants.json and mutants.md with "
         "the killing property and the shrunk example of each. Exit 1 if a mutant survives or the control "
