@@ -84,14 +84,18 @@ def execute(cfg: dict, mode: str, timeout: float, cap: int, *, zygote_ok: bool =
     finally:
         _kill_group(proc.pid)
         proc.wait()
-    wall = time.monotonic() - start
+    return _finished(cfg, drains, quota, timed_out, proc.returncode, time.monotonic() - start)
+
+
+def _finished(cfg: dict, drains: list, quota: Quota, timed_out: bool, code, wall: float) -> dict:
+    """What happened, as data, once the run is over: sweep its leftovers, then drain its output."""
     left = _sweep([cfg["box"].encode(), cfg["env"]["GRADCHECK_SANDBOX"].encode()])
     (out, out_cut), (err, err_cut) = (d.finish(0.5) for d in drains)
     return {
         "timed_out": timed_out,
         "output_exceeded": quota.exceeded,
         "output_limit": quota.limit,
-        "returncode": proc.returncode,
+        "returncode": code,
         "wall": wall,
         "left": left,
         "stdout": out,
@@ -122,17 +126,4 @@ def _execute_forked(cfg: dict, timeout: float, cap: int) -> dict:
     finally:
         for _, w in pipes:
             os.close(w)
-    left = _sweep([cfg["box"].encode(), cfg["env"]["GRADCHECK_SANDBOX"].encode()])
-    (out, out_cut), (err, err_cut) = (d.finish(0.5) for d in drains)
-    return {
-        "timed_out": timed_out,
-        "output_exceeded": quota.exceeded,
-        "output_limit": quota.limit,
-        "returncode": code,
-        "wall": wall,
-        "left": left,
-        "stdout": out,
-        "stderr": err,
-        "stdout_truncated": out_cut,
-        "stderr_truncated": err_cut,
-    }
+    return _finished(cfg, drains, quota, timed_out, code, wall)
