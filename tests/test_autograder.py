@@ -5,6 +5,7 @@ always write one.  The installed round trip is tests/test_autograder_roundtrip.p
 from __future__ import annotations
 
 import json
+import re
 import stat
 import zipfile
 from pathlib import Path
@@ -72,6 +73,19 @@ def test_results_document_scales_to_the_points_and_names_files(graded):
     assert both["tests"][0]["number"] == "1.1" and both["tests"][-1]["tags"] == ["file 2"]
     buggy = results_document([graded["sign_flip"]], ["hw.py"], Settings(), execution_time=1.0)
     assert 0 < buggy["score"] < 100 and "sign" in buggy["output"]
+
+
+def test_hostile_file_names_reach_results_json_sanitised(graded):
+    """A file name is the student's text: no control character, surrogate or markup in any field."""
+    names = ["a/\x1b[2J`x`\n## forged.py", "b/\udcff<script>.py"]
+    doc = results_document([graded["sign_flip"], graded["sigmoid"]], names, Settings(), execution_time=1.0)
+    validate(doc)
+    text = json.dumps(doc, ensure_ascii=False)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]", text.replace("\\n", ""))
+    shown = ["a/\ufffd[2J`x`\ufffd## forged.py", "b/\ufffd<script>.py"]
+    assert [f["name"] for f in doc["extra_data"]["files"]] == shown
+    assert not [line for line in doc["output"].splitlines() if line.startswith("## forged")]
+    assert "``a/\ufffd[2J`x`\ufffd## forged.py``" in doc["output"]  # one inline code span: shown literally
 
 
 def test_nothing_to_grade_and_failures_are_valid_documents():

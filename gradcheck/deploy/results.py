@@ -15,11 +15,11 @@ tests/schemas/gradescope_results.schema.json): visibility ``visible``, ``hidden`
 from __future__ import annotations
 
 import json
-import re
 from typing import NamedTuple
 
 from gradcheck.grading.checks import MAX_SCORE
 from gradcheck.reports.grading import gradescope_json
+from gradcheck.reports.sanitise import clean_path, md_code, one_line
 
 __all__ = ["VISIBILITIES", "Settings", "results_document", "failure_document", "OUTPUT_CAP"]
 
@@ -32,11 +32,6 @@ class Settings(NamedTuple):
     visibility: str = "visible"  # the results as a whole (score included)
     test_visibility: str = "visible"  # each test
     stdout_visibility: str = "hidden"  # run_autograder's stdout: the instructor's log
-
-
-def _safe_name(name: str) -> str:
-    """A student's file name as inert Markdown text."""
-    return re.sub(r"[^A-Za-z0-9_./ -]", "_", name)[:120]
 
 
 def _scaled(value: float, factor: float) -> float:
@@ -63,19 +58,20 @@ def results_document(results, names, settings: Settings, *, execution_time: floa
             test["max_score"] = _scaled(test.get("max_score", 0.0), factor)
             test["visibility"] = settings.test_visibility
             if len(results) > 1:
-                test["name"] = f"{name}: {test.get('name', '')}"
+                test["name"] = f"{one_line(clean_path(name), limit=120)}: {test.get('name', '')}"
                 test["number"] = f"{i}.{j}"
                 test["tags"] = [f"file {i}"]
             tests.append(test)
     output = docs[best].get("output", "")
     if len(results) > 1:
+        best_name = md_code(clean_path(names[best]), limit=120)
         listing = "\n".join(
-            f"- `{_safe_name(n)}`: {_scaled(r.score, factor):g} / {settings.points:g} ({r.status})"
+            f"- {md_code(clean_path(n), limit=120)}: {_scaled(r.score, factor):g} / {settings.points:g} ({r.status})"
             for n, r in zip(names, results)
         )
         output = (
-            f"{len(results)} files were graded; your score is the best file's, `{_safe_name(names[best])}`.\n\n"
-            f"{listing}\n\nFeedback on `{_safe_name(names[best])}`:\n\n{output}"
+            f"{len(results)} files were graded; your score is the best file's, {best_name}.\n\n"
+            f"{listing}\n\nFeedback on {best_name}:\n\n{output}"
         )
     return {
         "score": _scaled(results[best].score, factor),
@@ -88,7 +84,7 @@ def results_document(results, names, settings: Settings, *, execution_time: floa
         "extra_data": {
             "grader": "gradcheck",
             "files": [
-                {"name": n, "status": r.status, "score": r.score, "activation": r.activation}
+                {"name": clean_path(n), "status": r.status, "score": r.score, "activation": r.activation}
                 for n, r in zip(names, results)
             ],
         },
